@@ -1,0 +1,71 @@
+"""Find what to convert under the paths given on the command line.
+
+A PATH is a roles directory (each child a role), one role, a playbook, a
+directory of playbooks, or a tree holding roles/ and playbooks/ side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import yamlio
+from .loader import YAML_SUFFIXES, is_role_dir, looks_like_playbook
+
+# Directories that hold test scaffolding, not content to convert.
+SKIPPED_DIRS = frozenset({"molecule", "tests", ".git", "__pycache__", "group_vars", "host_vars"})
+
+
+@dataclass
+class Inputs:
+    roles: list[Path] = field(default_factory=list)
+    roles_dirs: list[Path] = field(default_factory=list)  # for role lookup
+    playbooks: list[tuple[Path, Path]] = field(default_factory=list)  # (file, base dir for its key)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def discover(paths: list[Path]) -> Inputs:
+    found = Inputs()
+    for path in paths:
+        _discover(path, found, explicit=True)
+    # Stable order, no duplicates, whatever order the paths came in.
+    found.roles = sorted(dict.fromkeys(p.resolve() for p in found.roles))
+    found.roles_dirs = list(dict.fromkeys(p.resolve() for p in found.roles_dirs))
+    found.playbooks = sorted(dict.fromkeys((f.resolve(), b.resolve()) for f, b in found.playbooks))
+    return found
+
+
+def _discover(path: Path, found: Inputs, explicit: bool) -> None:
+    if not path.exists():
+        found.problems.append((path, "no such file or directory"))
+    elif path.is_file():
+        if _is_playbook_file(path) or explicit:
+            found.playbooks.append((path, path.parent))
+    elif is_role_dir(path):
+        found.roles.append(path)
+        found.roles_dirs.append(path.parent)
+    elif path.is_dir():
+        children = sorted(p for p in path.iterdir() if p.name not in SKIPPED_DIRS and not p.name.startswith("."))
+        role_children = [c for c in children if is_role_dir(c)]
+        if role_children:
+            found.roles.extend(role_children)
+            found.roles_dirs.append(path)
+        for child in children:
+            if child.is_file() and child.suffix in YAML_SUFFIXES and _is_playbook_file(child):
+                found.playbooks.append((child, path))
+            elif child.is_dir() and child not in role_children and child.name in ("roles", "playbooks"):
+                _discover(child, found, explicit=False)
+        if explicit and not role_children and not any(b == path for _, b in found.playbooks) \
+                and not any(c.name in ("roles", "playbooks") for c in children):
+            found.problems.append((path, "no role or playbook found here"))
+
+
+def _is_playbook_file(path: Path) -> bool:
+    if path.suffix not in YAML_SUFFIXES:
+        return False
+    try:
+        return looks_like_playbook(yamlio.load_file(path))
+    except yamlio.YamlError:
+        # A broken file in a playbook directory is still reported: the
+        # loader will say what is wrong with it, at file:line.
+        return True

@@ -1,0 +1,123 @@
+"""Static analysis of Ansible's Jinja: parse, never render.
+
+Directord's built-in components render with plain Jinja2 (no Ansible filters)
+and StrictUndefined. A value may go into a built-in job only when plain Jinja2
+gives the same result as Ansible; `plain_safe` decides that.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+
+_ENV = jinja2.Environment()
+
+# Jinja2 built-ins whose behaviour Ansible does not change. Ansible overrides
+# min, max, unique and others, and adds its own (bool, ternary, combine...):
+# those need the TASK runtime.
+PLAIN_FILTERS = frozenset({
+    "abs", "attr", "batch", "capitalize", "center", "d", "default", "dictsort",
+    "first", "float", "format", "groupby", "indent", "int", "items", "join",
+    "last", "length", "count", "list", "lower", "map", "reject", "rejectattr",
+    "replace", "reverse", "round", "select", "selectattr", "slice", "sort",
+    "string", "sum", "title", "trim", "truncate", "upper", "wordcount",
+})
+PLAIN_TESTS = frozenset({
+    "defined", "undefined", "none", "string", "number", "integer", "float",
+    "mapping", "sequence", "iterable", "boolean", "true", "false", "eq",
+    "equalto", "==", "ne", "!=", "lt", "<", "le", "<=", "gt", ">", "ge", ">=",
+    "in", "odd", "even", "divisibleby", "lower", "upper", "sameas",
+})
+# Names whose value is only known to Ansible's controller or loop machinery.
+CONTROLLER_NAMES = frozenset({
+    "role_path", "playbook_dir", "inventory_dir", "inventory_file", "hostvars",
+    "groups", "group_names", "ansible_play_hosts", "ansible_play_batch",
+    "ansible_play_hosts_all", "play_hosts", "ansible_role_names", "role_name",
+    "ansible_parent_role_names", "ansible_check_mode", "ansible_loop",
+    "ansible_loop_var", "ansible_index_var", "omit", "lookup", "query", "q",
+    "now", "undef", "ansible_search_path", "environment", "vars",
+})
+
+
+@dataclass(frozen=True)
+class Analysis:
+    variables: frozenset[str] = frozenset()
+    filters: frozenset[str] = frozenset()
+    tests: frozenset[str] = frozenset()
+    calls: frozenset[str] = frozenset()  # global functions called (lookup, query, range...)
+    error: str | None = None
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+@functools.lru_cache(maxsize=65536)
+def analyze(text: str, expression: bool = False) -> Analysis:
+    """What a template (or a bare expression, as in `when`) refers to."""
+    source = "{{ (" + text + ") }}" if expression else text
+    try:
+        tree = _ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        return Analysis(error=f"Jinja syntax error: {exc.message}")
+    except Exception as exc:  # the Jinja lexer on hostile input
+        return Analysis(error=f"Jinja error: {exc}")
+    filters = {n.name for n in tree.find_all(nodes.Filter)}
+    tests = {n.name for n in tree.find_all(nodes.Test)}
+    calls = {n.node.name for n in tree.find_all(nodes.Call) if isinstance(n.node, nodes.Name)}
+    # jinja2.meta would compile the template, which fails on Ansible's
+    # filters; names read minus names the template binds is what we need.
+    names = list(tree.find_all(nodes.Name))
+    bound = {n.name for n in names if n.ctx in ("store", "param")}
+    variables = {n.name for n in names if n.ctx == "load"} - bound
+    return Analysis(frozenset(variables), frozenset(filters), frozenset(tests), frozenset(calls))
+
+
+def walk_strings(value: Any):
+    """Every string inside an argument structure (keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield key
+            yield from walk_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from walk_strings(item)
+
+
+@dataclass
+class Usage:
+    """What a set of values needs at run time."""
+
+    variables: set[str] = field(default_factory=set)
+    non_plain: set[str] = field(default_factory=set)  # filters/tests/calls plain Jinja lacks
+    errors: list[str] = field(default_factory=list)
+    templated: bool = False
+
+    @property
+    def plain_safe(self) -> bool:
+        return not self.non_plain and not self.errors and not (self.variables & CONTROLLER_NAMES)
+
+
+def usage(*values: Any) -> Usage:
+    found = Usage()
+    for value in values:
+        for text in walk_strings(value):
+            if not is_template(text):
+                continue
+            found.templated = True
+            result = analyze(text)
+            if result.error:
+                found.errors.append(result.error)
+                continue
+            found.variables |= result.variables
+            found.non_plain |= {f"filter {f}" for f in result.filters - PLAIN_FILTERS}
+            found.non_plain |= {f"test {t}" for t in result.tests - PLAIN_TESTS}
+            found.non_plain |= {f"{c}()" for c in result.calls if c != "range"}
+    return found

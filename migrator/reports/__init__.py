@@ -1,0 +1,3 @@
+"""One report model (report.json's shape); every other format is a view of it."""
+
+from .model import REPORT_SCHEMA, build_report, coverage_of  # noqa: F401

@@ -1,0 +1,12 @@
+"""What the TASK runtime component can run, as the converter sees it."""
+
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=1)
+def supported_modules() -> frozenset[str]:
+    from . import runtime
+
+    return frozenset(runtime.SUPPORTED_MODULES())

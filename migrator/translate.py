@@ -1,0 +1,741 @@
+"""Translate loaded roles and playbooks into orchestrations.
+
+One shared mechanism lowers task keywords for every module:
+- keywords that only shape the conversion (name, tags, delegate_to, run_once)
+  are applied here;
+- keywords with run-time meaning (when, loop, register, failed_when, ...)
+  send the task to the TASK runtime component, which carries them out the
+  way Ansible does (docs/runtime.md);
+- otherwise a module's native translator may give built-in jobs.
+Includes and imports are expanded inline, so each orchestration runs alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import jinja, runtime_support, yamlio
+from .jobs import NODE_STAGE_DIR
+from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, TaskFile, YAML_SUFFIXES
+from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
+                    TaskResult)
+from .translators import NATIVE, PREPARE, Native, load_all
+
+# Keywords the runtime must carry out on the node.
+RUNTIME_KEYWORDS = frozenset({
+    "when", "loop", "loop_control", "register", "failed_when", "changed_when", "until",
+    "retries", "delay", "ignore_errors", "environment", "vars", "notify", "check_mode",
+    "no_log", "async", "poll", "become_user", "diff",
+})
+# Keywords with no effect on what a host ends up with.
+NO_EFFECT_KEYWORDS = frozenset({
+    "name", "tags", "debugger", "collections", "throttle", "timeout", "connection",
+    "remote_user", "port", "become", "become_method", "become_flags", "become_exe",
+    "any_errors_fatal", "ignore_unreachable", "module_defaults", "listen", "delegate_facts",
+})
+# Block/play keywords that tasks inherit.
+INHERITED = ("become", "become_user", "environment", "no_log", "ignore_errors", "check_mode",
+             "delegate_to", "run_once", "any_errors_fatal", "diff", "tags")
+
+INCLUDE_TASKS = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include"}
+INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role"}
+IMPORT_PLAYBOOK = "ansible.builtin.import_playbook"
+FLUSH_HANDLERS = "flush_handlers"
+# Modules that only make sense on Ansible's controller.
+UNSUPPORTED = {
+    "ansible.builtin.add_host": "changes Ansible's in-memory inventory; Directord targets are fixed per orchestration",
+    "ansible.builtin.group_by": "creates Ansible inventory groups at run time; Directord has no groups",
+}
+MAX_INCLUDE_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a task inherits from the blocks, includes, roles and play around it."""
+
+    base_dir: Path  # where relative task files resolve
+    role: Role | None = None
+    when: tuple[Any, ...] = ()
+    vars: tuple[tuple[str, Any], ...] = ()
+    keywords: tuple[tuple[str, Any], ...] = ()
+    blocks: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    stack: tuple[str, ...] = ()  # include chain, for cycle detection
+    file: Path | None = None  # the task file being expanded (relative includes)
+    handler: tuple[str, ...] | None = None  # names + listen topics when a handler
+
+    def with_keywords(self, keywords: dict[str, Any]) -> "Scope":
+        merged = dict(self.keywords)
+        merged.update({k: keywords[k] for k in INHERITED if k in keywords})
+        when = self.when + tuple(_as_list(keywords.get("when")))
+        variables = dict(self.vars)
+        if isinstance(keywords.get("vars"), dict):
+            variables.update(keywords["vars"])
+        return replace(self, keywords=tuple(sorted(merged.items())), when=when,
+                       vars=tuple(sorted(variables.items())))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass
+class OutputFile:
+    path: str  # relative to OUT
+    orchestrations: list[Orchestration]
+
+
+@dataclass
+class Conversion:
+    files: list[OutputFile] = field(default_factory=list)
+    staged: dict[str, Path] = field(default_factory=dict)  # OUT-relative -> input file
+    generated: dict[str, str] = field(default_factory=dict)  # OUT-relative -> text
+    results: dict[str, TaskResult] = field(default_factory=dict)
+    components: set[str] = field(default_factory=set)  # component verbs used
+    stubs: dict[str, tuple[str, Task]] = field(default_factory=dict)  # verb -> (module, first task)
+
+
+class TaskContext:
+    """What a translator may use for one task."""
+
+    def __init__(self, converter: "Converter", task: Task, scope: Scope, output: str):
+        self.converter = converter
+        self.task = task
+        self.scope = scope
+        self.output = output
+        self.findings: list[Finding] = []
+
+    @property
+    def role(self) -> Role | None:
+        return self.scope.role
+
+    def finding(self, what: str, severity: Severity, message: str) -> None:
+        self.findings.append(Finding(what, severity, message))
+
+    def stage(self, src: str, kind: str) -> str | None:
+        """Copy a controller-side file (kind: files|templates) into OUT.
+
+        Returns the OUT-relative path, or None (with a finding) when the
+        file is missing or lies outside the input tree.
+        """
+        return self.converter.stage(src, kind, self.scope, self)
+
+
+class Converter:
+    def __init__(self, project: Project, *, skip_unsupported: bool = False,
+                 extra_vars: dict[str, Any] | None = None, tags: set[str] | None = None,
+                 skip_tags: set[str] | None = None, input_roots: list[Path] | None = None):
+        load_all()
+        self.project = project
+        self.skip_unsupported = skip_unsupported
+        self.extra_vars = extra_vars or {}
+        self.tags = tags or set()
+        self.skip_tags = skip_tags or set()
+        self.input_roots = [p.resolve() for p in (input_roots or [])]
+        self.out = Conversion()
+        self._supported = frozenset(runtime_support.supported_modules())
+
+    # -- entry points ---------------------------------------------------
+
+    def convert_role(self, role_path: Path) -> None:
+        role = self.project.role(role_path)
+        base = Path("roles") / role.name
+        main = _main_task_file(role)
+        handlers = _main_handlers(role)
+        if main or handlers or not role.task_files:
+            output = str(base / "orchestration.yaml")
+            orch = Orchestration(name=f"role {role.name}")
+            self._run_role(orch, role, RoleRef(role.name, {}, {}, Source(self.project.display(role.path), 1)),
+                           Scope(base_dir=role.path), output, main, handlers, set())
+            self._flush(orch, output)
+            self.out.files.append(OutputFile(output, [orch]))
+        # Every task file is converted, also those only other roles reach.
+        for path in role.task_files + role.handler_files:
+            tf = self.project.task_file(path, role, _role_key(role, path))
+            if any(n for n in tf.nodes if isinstance(n, (Task, Block)) and self._reported(n)):
+                continue
+            rel = path.relative_to(role.path)
+            output = str(base / rel.parent / (path.stem + ".yaml"))
+            orch = Orchestration(name=f"role {role.name} {rel}")
+            scope = Scope(base_dir=role.path, role=role, file=path, stack=(str(path),))
+            self._role_vars(orch, role, {}, scope, output)
+            self._emit_nodes(orch, tf.nodes, scope, output, as_handlers=rel.parts[0] == "handlers")
+            self._flush(orch, output)
+            self.out.files.append(OutputFile(output, [orch]))
+
+    def convert_playbook(self, path: Path, base: Path, stack: tuple[str, ...] = (),
+                         inherited: dict[str, Any] | None = None) -> list[Orchestration]:
+        key = "playbooks/" + str(path.relative_to(base)) if path.is_relative_to(base) else path.name
+        pb = self.project.playbook(path, key)
+        if pb is None:
+            return []
+        stack = stack + (str(path.resolve()),)
+        orchestrations: list[Orchestration] = []
+        for item in pb.items:
+            if isinstance(item, ImportPlaybook):
+                orchestrations.extend(self._import_playbook(pb, item, stack, inherited or {}))
+            else:
+                orchestrations.append(self._play(pb, item, inherited or {}))
+        if len(stack) == 1:
+            output = str(Path("playbooks") / Path(key).relative_to("playbooks").with_suffix(".yaml")) \
+                if key.startswith("playbooks/") else str(Path("playbooks") / Path(key).with_suffix(".yaml"))
+            self._relocate(output)
+            self.out.files.append(OutputFile(output, orchestrations))
+        return orchestrations
+
+    # -- playbooks ------------------------------------------------------
+
+    def _import_playbook(self, pb: Playbook, item: ImportPlaybook, stack: tuple[str, ...],
+                         inherited: dict[str, Any]) -> list[Orchestration]:
+        if jinja.is_template(item.target):
+            self.project.error(item.source, f"import_playbook of a templated name {item.target!r} cannot be resolved")
+            return []
+        target = (pb.path.parent / item.target).resolve()
+        if str(target) in stack:
+            self.project.error(item.source, f"import_playbook cycle: {item.target} imports itself")
+            return []
+        if not target.is_file():
+            self.project.error(item.source, f"imported playbook not found: {item.target}")
+            return []
+        if not self.inside_input(target):
+            self.project.error(item.source, f"imported playbook lies outside the input tree: {item.target}")
+            return []
+        # The import's when and vars apply to every play it brings in.
+        keywords = dict(inherited)
+        keywords["when"] = _as_list(inherited.get("when")) + _as_list(item.keywords.get("when"))
+        keywords["vars"] = dict(inherited.get("vars") or {}, **(item.keywords.get("vars") or {}))
+        return self.convert_playbook(target, pb.path.parent, stack, keywords)
+
+    def _play(self, pb: Playbook, play: Play, inherited: dict[str, Any]) -> Orchestration:
+        output = _PENDING
+        orch = Orchestration(name=play.name)
+        scope = Scope(base_dir=pb.path.parent, file=pb.path)
+        scope = scope.with_keywords({"when": inherited.get("when")}).with_keywords(play.keywords)
+        scope = replace(scope, vars=())  # play vars are a layer, not task vars
+        self._vars_job(orch, "play_vars", dict(inherited.get("vars") or {}, **play.vars), play.source, output)
+        for entry in play.vars_files:
+            self._vars_file(orch, pb, entry, play.source, output)
+        if self.extra_vars:
+            self._vars_job(orch, "extra_vars", self.extra_vars, play.source, output)
+        if play.keywords.get("gather_facts", True) not in (False, "false", "no", "False"):
+            self._gather_facts(orch, play, output)
+        handlers: list[tuple[Node, Scope]] = [(n, scope) for n in play.handlers]
+        self._emit_nodes(orch, play.pre_tasks, scope, output, handlers=handlers)
+        self._flush_handlers(orch, handlers, output)
+        seen_roles: set[str] = set()
+        for ref in play.roles:
+            path = self.project.find_role(ref.name, pb.path.parent)
+            if path is None:
+                self.project.error(ref.source, f"role not found: {ref.name}")
+                continue
+            role = self.project.role(path)
+            role_scope = scope.with_keywords(ref.keywords)
+            self._run_role(orch, role, ref, role_scope, output, _main_task_file(role), _main_handlers(role),
+                           seen_roles, handlers=handlers)
+        self._emit_nodes(orch, play.tasks, scope, output, handlers=handlers)
+        self._flush_handlers(orch, handlers, output)
+        self._emit_nodes(orch, play.post_tasks, scope, output, handlers=handlers)
+        self._flush_handlers(orch, handlers, output)
+        return orch
+
+    def _gather_facts(self, orch: Orchestration, play: Play, output: str) -> None:
+        task = {"module": "ansible.builtin.setup", "source": str(play.source), "name": "Gathering Facts", "args": {}}
+        orch.groups.append(JobGroup(play.source, "Gathering Facts", [self._task_job(task)]))
+
+    def _vars_file(self, orch: Orchestration, pb: Playbook, entry: Any, source: Source, output: str) -> None:
+        candidates = entry if isinstance(entry, list) else [entry]
+        for candidate in candidates:
+            if not isinstance(candidate, str) or jinja.is_template(candidate):
+                self.project.error(source, f"vars_files entry {candidate!r} is templated; cannot be read at conversion")
+                return
+            path = (pb.path.parent / candidate).resolve()
+            if path.is_file() and self.inside_input(path):
+                data = self.project.load_vars_file(path)
+                if data is not None:
+                    self._vars_job(orch, "play_vars_files", data, source, output)
+                return
+        self.project.error(source, f"vars_files not found: {entry!r}")
+
+    # -- roles ----------------------------------------------------------
+
+    def _run_role(self, orch: Orchestration, role: Role, ref: RoleRef, scope: Scope, output: str,
+                  tasks_file: Path | None, handlers_file: Path | None, seen: set[str],
+                  handlers: list[tuple[Node, Scope]] | None = None, tasks_from: str | None = None) -> None:
+        """Run a role as Ansible does: dependencies first, then its tasks."""
+        own_handlers = handlers if handlers is not None else []
+        if str(role.path) in scope.stack:
+            self.project.error(ref.source, f"role dependency cycle: {' -> '.join(Path(s).name for s in scope.stack + (str(role.path),))}")
+            return
+        scope = replace(scope, stack=scope.stack + (str(role.path),))
+        for dep_name, params, dep_source in role.dependencies:
+            dep_path = self.project.find_role(dep_name, role.path.parent)
+            if dep_path is None:
+                self.project.error(dep_source, f"role dependency not found: {dep_name}")
+                continue
+            dep = self.project.role(dep_path)
+            key = f"{dep.path}|{sorted(map(str, params.items()))}"
+            if key in seen:  # a dependency runs once per play, unless its params differ
+                continue
+            seen.add(key)
+            dep_keywords = {k: v for k, v in params.items() if k in ("when", "tags", "become", "vars")}
+            dep_params = {k: v for k, v in params.items() if k not in dep_keywords}
+            self._run_role(orch, dep, RoleRef(dep_name, dep_params, dep_keywords, dep_source),
+                           scope.with_keywords(dep_keywords), output, _main_task_file(dep), _main_handlers(dep),
+                           seen, handlers=own_handlers)
+        role_scope = replace(scope.with_keywords(ref.keywords), role=role, base_dir=role.path)
+        self._role_vars(orch, role, ref.params, role_scope, output)
+        if handlers_file is not None:
+            tf = self.project.task_file(handlers_file, role, _role_key(role, handlers_file))
+            own_handlers.extend((n, replace(role_scope, file=handlers_file)) for n in tf.nodes)
+        if tasks_file is not None:
+            tf = self.project.task_file(tasks_file, role, _role_key(role, tasks_file))
+            self._emit_nodes(orch, tf.nodes, replace(role_scope, file=tasks_file), output, handlers=own_handlers)
+        if handlers is None:
+            self._flush_handlers(orch, own_handlers, output)
+
+    def _role_vars(self, orch: Orchestration, role: Role, params: dict[str, Any], scope: Scope, output: str) -> None:
+        source = Source(self.project.display(role.path), 1)
+        if role.defaults:
+            self._vars_job(orch, "role_defaults", role.defaults, role.vars_source.get("defaults", source), output)
+        if role.vars:
+            self._vars_job(orch, "role_vars", role.vars, role.vars_source.get("vars", source), output)
+        if params:
+            self._vars_job(orch, "role_params", params, source, output)
+
+    def _vars_job(self, orch: Orchestration, layer: str, values: dict[str, Any], source: Source, output: str) -> None:
+        if not values:
+            return
+        task = {"module": "tm.vars", "source": str(source), "args": {"layer": layer, "vars": yamlio.plain(values)}}
+        orch.groups.append(JobGroup(source, f"{layer.replace('_', ' ')}", [self._task_job(task)]))
+
+    # -- nodes ----------------------------------------------------------
+
+    def _emit_nodes(self, orch: Orchestration, nodes: list[Node], scope: Scope, output: str,
+                    handlers: list[tuple[Node, Scope]] | None = None, as_handlers: bool = False) -> None:
+        handlers = handlers if handlers is not None else []
+        for node in nodes:
+            if as_handlers:
+                names = _handler_names(node)
+                self._emit_node(orch, node, replace(scope, handler=names), output, handlers)
+            else:
+                self._emit_node(orch, node, scope, output, handlers)
+
+    def _emit_node(self, orch: Orchestration, node: Node, scope: Scope, output: str,
+                   handlers: list[tuple[Node, Scope]]) -> None:
+        if isinstance(node, Block):
+            self._emit_block(orch, node, scope, output, handlers)
+            return
+        task = node
+        if not self._selected(task, scope):
+            return
+        if task.module in INCLUDE_TASKS:
+            self._include_tasks(orch, task, scope, output, handlers)
+        elif task.module in INCLUDE_ROLE:
+            self._include_role(orch, task, scope, output, handlers)
+        elif task.module == "ansible.builtin.meta" and _raw(task) == FLUSH_HANDLERS:
+            self._record(task, Outcome.LOWERED, [], output, [])
+            self._flush_handlers(orch, handlers, output)
+        else:
+            group = self._translate(task, scope, output)
+            if group is not None:
+                orch.groups.append(group)
+
+    def _emit_block(self, orch: Orchestration, block: Block, scope: Scope, output: str,
+                    handlers: list[tuple[Node, Scope]]) -> None:
+        inner = scope.with_keywords(block.keywords)
+        if block.rescue or block.always:
+            block_id = hashlib.sha1(f"{block.source}".encode()).hexdigest()[:8]
+            has_rescue = bool(block.rescue)
+            for section, nodes in (("block", block.block), ("rescue", block.rescue), ("always", block.always)):
+                frame = (("id", block_id), ("section", section), ("rescue", has_rescue))
+                section_scope = replace(inner, blocks=inner.blocks + (frame,))
+                for node in nodes:
+                    self._emit_node(orch, node, section_scope, output, handlers)
+        else:
+            for node in block.block:
+                self._emit_node(orch, node, inner, output, handlers)
+
+    def _selected(self, task: Task, scope: Scope) -> bool:
+        """--tags / --skip-tags, applied at conversion as ansible-playbook would."""
+        if not self.tags and not self.skip_tags:
+            return True
+        tags = set(map(str, _as_list(dict(scope.keywords).get("tags")) + _as_list(task.keywords.get("tags"))))
+        if "always" in tags and "always" not in self.skip_tags:
+            return not (tags & self.skip_tags - {"always"})
+        if self.tags and not (tags & self.tags or ("all" in self.tags and "never" not in tags)):
+            return False
+        return not (tags & self.skip_tags)
+
+    # -- includes -------------------------------------------------------
+
+    def _include_tasks(self, orch: Orchestration, task: Task, scope: Scope, output: str,
+                       handlers: list[tuple[Node, Scope]]) -> None:
+        name = task.args.get("file") or task.args.get("_raw_params")
+        findings: list[Finding] = []
+        if not isinstance(name, str) or jinja.is_template(name):
+            self._unsupported(orch, task, scope, output,
+                              f"include of a templated file name {name!r} cannot be resolved at conversion")
+            return
+        path = self._find_task_file(name, scope)
+        if path is None:
+            self.project.error(task.source, f"included task file not found: {name}")
+            self._unsupported(orch, task, scope, output, f"included task file not found: {name}", record_error=False)
+            return
+        if str(path) in scope.stack or len(scope.stack) > MAX_INCLUDE_DEPTH:
+            self.project.error(task.source, f"include cycle: {name} includes itself")
+            self._unsupported(orch, task, scope, output, f"include cycle through {name}", record_error=False)
+            return
+        role = scope.role
+        tf = self.project.task_file(path, role, _role_key(role, path) if role and path.is_relative_to(role.path)
+                                    else self._key(path))
+        loop_items = self._static_loop(task)
+        if loop_items is None:
+            self._unsupported(orch, task, scope, output,
+                              "include with a loop over a run-time value cannot be expanded at conversion")
+            return
+        keywords = {k: v for k, v in task.keywords.items() if k not in ("loop", "loop_control") and not k.startswith("with_")}
+        self._record(task, Outcome.LOWERED, [], output, findings)
+        for item in loop_items:
+            inner = scope.with_keywords(keywords)
+            if item is not _NO_LOOP:
+                loop_var = (task.keywords.get("loop_control") or {}).get("loop_var", "item")
+                inner = replace(inner, vars=tuple(sorted(dict(inner.vars, **{loop_var: item}).items())))
+            inner = replace(inner, stack=inner.stack + (str(path),), file=path)
+            self._emit_nodes(orch, tf.nodes, inner, output, handlers)
+
+    def _static_loop(self, task: Task) -> list[Any] | None:
+        loop = task.keywords.get("loop")
+        with_items = [k for k in task.keywords if k.startswith("with_")]
+        if loop is None and not with_items:
+            return [_NO_LOOP]
+        value = loop if loop is not None else task.keywords[with_items[0]]
+        if with_items and with_items[0] not in ("with_items", "with_list"):
+            return None
+        if isinstance(value, list) and not any(jinja.is_template(v) for v in jinja.walk_strings(value)):
+            if with_items and with_items[0] == "with_items":
+                flat: list[Any] = []
+                for v in value:
+                    flat.extend(v if isinstance(v, list) else [v])
+                return flat
+            return value
+        return None
+
+    def _include_role(self, orch: Orchestration, task: Task, scope: Scope, output: str,
+                      handlers: list[tuple[Node, Scope]]) -> None:
+        name = task.args.get("name") or task.args.get("role")
+        if not isinstance(name, str) or jinja.is_template(name):
+            self._unsupported(orch, task, scope, output, f"role name {name!r} is templated; cannot be resolved")
+            return
+        near = scope.role.path.parent if scope.role else scope.base_dir
+        path = self.project.find_role(name, near)
+        if path is None:
+            self.project.error(task.source, f"role not found: {name}")
+            self._unsupported(orch, task, scope, output, f"role not found: {name}", record_error=False)
+            return
+        role = self.project.role(path)
+        tasks_from = task.args.get("tasks_from", "main")
+        handlers_from = task.args.get("handlers_from", "main")
+        tasks_file = _role_file(role, "tasks", str(tasks_from))
+        if tasks_file is None and tasks_from != "main":
+            self.project.error(task.source, f"role {name} has no tasks file {tasks_from}")
+        handlers_file = _role_file(role, "handlers", str(handlers_from))
+        if self._static_loop(task) != [_NO_LOOP]:
+            self._unsupported(orch, task, scope, output, "include_role with a loop is not expanded yet")
+            return
+        keywords = dict(task.keywords)
+        if isinstance(task.args.get("apply"), dict):
+            keywords.update(task.args["apply"])
+        self._record(task, Outcome.LOWERED, [], output, [])
+        params = {k: v for k, v in task.args.items()
+                  if k not in ("name", "role", "tasks_from", "handlers_from", "vars_from", "defaults_from",
+                               "apply", "public", "allow_duplicates", "rolespec_validate")}
+        if isinstance(keywords.get("vars"), dict):
+            params = dict(keywords.pop("vars"), **params)
+        ref = RoleRef(name, params, {k: v for k, v in keywords.items() if k != "vars"}, task.source)
+        self._run_role(orch, role, ref, scope, output, tasks_file, handlers_file, set(), handlers=handlers)
+
+    def _find_task_file(self, name: str, scope: Scope) -> Path | None:
+        candidates = []
+        if scope.role is not None:
+            candidates.append(scope.role.path / "tasks" / name)
+        candidates.append(scope.base_dir / name)
+        if scope.file is not None:
+            candidates.append(scope.file.parent / name)
+        for candidate in candidates:
+            candidate = candidate.resolve()
+            if candidate.is_file() and self.inside_input(candidate):
+                return candidate
+        return None
+
+    # -- handlers -------------------------------------------------------
+
+    def _flush_handlers(self, orch: Orchestration, handlers: list[tuple[Node, Scope]], output: str) -> None:
+        for node, scope in handlers:
+            self._emit_node(orch, node, replace(scope, handler=_handler_names(node)), output, [])
+
+    def _flush(self, orch: Orchestration, output: str) -> None:
+        """Nothing pending: handlers are flushed where the play ends."""
+
+    # -- one task -------------------------------------------------------
+
+    def _translate(self, task: Task, scope: Scope, output: str) -> JobGroup | None:
+        ctx = TaskContext(self, task, scope, output)
+        keywords = dict(scope.keywords)
+        keywords.update(task.keywords)
+        findings = list(task.findings)
+        if task.module in UNSUPPORTED:
+            return self._unsupported_group(task, scope, output, UNSUPPORTED[task.module])
+        runtime_needed = self._runtime_keywords(task, scope)
+        group: JobGroup | None = None
+        outcome: Outcome
+        if not runtime_needed and task.module in NATIVE:
+            result = NATIVE[task.module](task, ctx)
+            if result is not None:
+                jobs = self._apply_conversion_keywords(result.jobs, keywords, ctx)
+                findings += ctx.findings + result.findings
+                self._record(task, result.outcome, jobs, output, findings)
+                return JobGroup(task.source, task.label, jobs)
+        ctx.findings.clear()
+        if task.module in self._supported:
+            prepared = PREPARE[task.module](task, ctx) if task.module in PREPARE else None
+            if prepared is None or prepared.args is not None:
+                args = prepared.args if prepared else task.args
+                jobs = (prepared.jobs_before if prepared else []) + [self._task_job(self._task_spec(task, scope, args))]
+                jobs = self._apply_conversion_keywords(jobs, keywords, ctx)
+                findings += ctx.findings + (prepared.findings if prepared else [])
+                outcome = Outcome.COMPONENT
+                self._record(task, outcome, jobs, output, findings)
+                return JobGroup(task.source, task.label, jobs)
+            findings += ctx.findings + prepared.findings
+            reason = "; ".join(f.message for f in prepared.findings if f.severity == Severity.ERROR) or "cannot be prepared"
+            return self._unsupported_group(task, scope, output, reason, findings)
+        return self._stub_group(task, scope, output, keywords, findings, ctx)
+
+    def _runtime_keywords(self, task: Task, scope: Scope) -> list[str]:
+        found = [k for k in task.keywords if k in RUNTIME_KEYWORDS or k.startswith("with_")]
+        inherited = dict(scope.keywords)
+        found += [k for k in ("environment", "no_log", "ignore_errors", "check_mode", "become_user", "diff")
+                  if inherited.get(k) not in (None, False, {}, "root")]
+        if scope.when:
+            found.append("when")
+        if scope.vars:
+            found.append("vars")
+        if scope.blocks:
+            found.append("block")
+        if scope.handler is not None:
+            found.append("handler")
+        return found
+
+    def _apply_conversion_keywords(self, jobs: list[Job], keywords: dict[str, Any], ctx: TaskContext) -> list[Job]:
+        """run_once and delegate_to shape where jobs run, not what they do."""
+        delegate = keywords.get("delegate_to")
+        if delegate is not None:
+            if isinstance(delegate, str) and not jinja.is_template(delegate):
+                for job in jobs:
+                    job.assign = [delegate]
+            else:
+                ctx.finding("delegate_to", Severity.WARNING,
+                            f"delegate_to {delegate!r} is templated; the job runs on the play's targets")
+        if keywords.get("run_once") in (True, "true", "yes", "True"):
+            for job in jobs:
+                job.value = ("--run-once " + job.value).strip() if job.verb != "TASK" else job.value + " --run-once"
+        return jobs
+
+    def _task_spec(self, task: Task, scope: Scope, args: dict[str, Any]) -> dict[str, Any]:
+        keywords = dict(scope.keywords)
+        keywords.update(task.keywords)
+        spec: dict[str, Any] = {"module": task.module, "source": str(task.source)}
+        if task.name:
+            spec["name"] = task.name
+        spec["args"] = yamlio.plain(args)
+        when = list(scope.when) + _as_list(task.keywords.get("when"))
+        if when:
+            spec["when"] = yamlio.plain(when)
+        loop_keys = [k for k in task.keywords if k.startswith("with_")]
+        if "loop" in task.keywords:
+            spec["loop"] = yamlio.plain(task.keywords["loop"])
+        elif loop_keys:
+            spec["loop"] = yamlio.plain(task.keywords[loop_keys[0]])
+            spec["loop_with"] = loop_keys[0][len("with_"):]
+        variables = dict(scope.vars)
+        if isinstance(task.keywords.get("vars"), dict):
+            variables.update(task.keywords["vars"])
+        if variables:
+            spec["vars"] = yamlio.plain(variables)
+        for key in ("loop_control", "register", "until", "retries", "delay", "ignore_errors", "environment",
+                    "no_log", "check_mode", "become_user", "async", "poll", "diff"):
+            if key in keywords and keywords[key] is not None:
+                spec[key] = yamlio.plain(keywords[key])
+        for key in ("failed_when", "changed_when"):
+            if key in task.keywords:
+                spec[key] = yamlio.plain(_as_list(task.keywords[key]))
+        if "notify" in task.keywords:
+            spec["notify"] = [str(n) for n in _as_list(task.keywords["notify"])]
+        if scope.handler is not None:
+            spec["handler"] = {"names": list(scope.handler)}
+        if scope.blocks:
+            spec["blocks"] = [dict(frame) for frame in scope.blocks]
+        return spec
+
+    def _task_job(self, spec: dict[str, Any]) -> Job:
+        self.out.components.add("TASK")
+        return Job("TASK", spec["module"], vars={"task": spec})
+
+    # -- stubs and unsupported ------------------------------------------
+
+    def _stub_group(self, task: Task, scope: Scope, output: str, keywords: dict[str, Any],
+                    findings: list[Finding], ctx: TaskContext) -> JobGroup:
+        verb = stub_verb(task.module)
+        self.out.stubs.setdefault(verb, (task.module, task))
+        job = Job(verb, "", vars={"tm_source": str(task.source), "args": yamlio.plain(task.args)})
+        jobs = self._apply_conversion_keywords([job], keywords, ctx)
+        findings = findings + ctx.findings + [Finding(
+            "module", Severity.ERROR,
+            f"no translation for {task.module}: generated stub component {verb} fails with 'not implemented'")]
+        self._record(task, Outcome.STUB, jobs, output, findings)
+        return JobGroup(task.source, task.label, jobs)
+
+    def _unsupported_group(self, task: Task, scope: Scope, output: str, reason: str,
+                           findings: list[Finding] | None = None) -> JobGroup | None:
+        findings = list(findings if findings is not None else task.findings)
+        if not any(f.severity == Severity.ERROR and f.message in reason for f in findings):
+            findings.append(Finding("module", Severity.ERROR, f"unsupported: {reason}"))
+        jobs: list[Job] = []
+        if not self.skip_unsupported:
+            spec = {"module": "ansible.builtin.fail", "source": str(task.source), "name": task.label,
+                    "args": {"msg": _raw_text(f"unsupported: {task.module} from {task.source}: {reason}")}}
+            jobs = [self._task_job(spec)]
+        self._record(task, Outcome.UNSUPPORTED, jobs, output, findings)
+        return JobGroup(task.source, task.label, jobs) if jobs else None
+
+    def _unsupported(self, orch: Orchestration, task: Task, scope: Scope, output: str, reason: str,
+                     record_error: bool = True) -> None:
+        group = self._unsupported_group(task, scope, output, reason)
+        if group is not None:
+            orch.groups.append(group)
+
+    # -- bookkeeping ----------------------------------------------------
+
+    def _record(self, task: Task, outcome: Outcome, jobs: list[Job], output: str, findings: list[Finding]) -> None:
+        if task.id in self.out.results:
+            return
+        unique = list(dict.fromkeys(findings))
+        self.out.results[task.id] = TaskResult(task, outcome, [j.verb for j in jobs], output, unique)
+
+    def _reported(self, node: Node) -> bool:
+        if isinstance(node, Task):
+            return node.id in self.out.results
+        return any(self._reported(n) for n in node.block + node.rescue + node.always)
+
+    def _relocate(self, output: str) -> None:
+        """Playbook results learn their output file once it is known."""
+        for result in self.out.results.values():
+            if result.output == _PENDING:
+                result.output = output
+
+    def _key(self, path: Path) -> str:
+        for root in self.input_roots:
+            if path.is_relative_to(root):
+                return str(path.relative_to(root))
+        return path.name
+
+    def inside_input(self, path: Path) -> bool:
+        if not self.input_roots:
+            return True
+        return any(path.is_relative_to(root) for root in self.input_roots)
+
+    # -- files ----------------------------------------------------------
+
+    def stage(self, src: str, kind: str, scope: Scope, ctx: TaskContext) -> str | None:
+        if jinja.is_template(src):
+            ctx.finding("src", Severity.ERROR, f"src {src!r} is templated; the file cannot be found at conversion")
+            return None
+        search = []
+        if os.path.isabs(src):
+            search.append(Path(src))
+        else:
+            if scope.role is not None:
+                search += [scope.role.path / kind / src, scope.role.path / src]
+            search += [scope.base_dir / kind / src, scope.base_dir / src]
+        for candidate in search:
+            real = candidate.resolve()
+            if not self.inside_input(real):
+                ctx.finding("src", Severity.ERROR, f"src {src!r} lies outside the input tree; not copied")
+                return None
+            if real.is_file():
+                if scope.role is not None and real.is_relative_to(scope.role.path):
+                    rel = Path("roles") / scope.role.name / real.relative_to(scope.role.path)
+                else:
+                    rel = Path("playbooks") / "files" / self._key(real)
+                self.out.staged[str(rel)] = real
+                return str(rel)
+            if real.is_dir():
+                ctx.finding("src", Severity.ERROR, f"src {src!r} is a directory; directory copies are not carried yet")
+                return None
+        ctx.finding("src", Severity.ERROR, f"src file not found: {src}")
+        return None
+
+    def node_stage_path(self, out_rel: str) -> str:
+        return f"{NODE_STAGE_DIR}/{out_rel}"
+
+
+_PENDING = "<pending>"
+
+
+class _NoLoop:
+    def __repr__(self) -> str:
+        return "<no loop>"
+
+
+_NO_LOOP = _NoLoop()
+
+
+def stub_verb(module: str) -> str:
+    short = module.rsplit(".", 1)[-1]
+    return "STUB_" + "".join(c if c.isalnum() else "_" for c in short).upper()
+
+
+def _raw_text(text: str) -> str:
+    """Text the runtime will template, kept literal."""
+    if jinja.is_template(text):
+        return "{% raw %}" + text.replace("{% endraw %}", "") + "{% endraw %}"
+    return text
+
+
+def _raw(task: Task) -> str:
+    return str(task.args.get("_raw_params", "")).strip()
+
+
+def _handler_names(node: Node) -> tuple[str, ...]:
+    if isinstance(node, Task):
+        names = [node.name] if node.name else []
+        names += [str(x) for x in _as_list(node.keywords.get("listen"))]
+        return tuple(names)
+    return tuple(str(node.name) for _ in [0] if node.name)
+
+
+def _main_task_file(role: Role) -> Path | None:
+    return _role_file(role, "tasks", "main")
+
+
+def _main_handlers(role: Role) -> Path | None:
+    return _role_file(role, "handlers", "main")
+
+
+def _role_file(role: Role, kind: str, name: str) -> Path | None:
+    base = role.path / kind
+    for candidate in (base / name, *(base / f"{name}{s}" for s in YAML_SUFFIXES)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _role_key(role: Role | None, path: Path) -> str:
+    if role is None:
+        return path.name
+    return f"roles/{role.name}/{path.relative_to(role.path)}"

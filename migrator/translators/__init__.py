@@ -1,0 +1,82 @@
+"""The translator registry: one place that maps modules to Directord forms.
+
+A translator module declares, per Ansible module, at most two functions:
+
+- ``@native("ansible.builtin.copy")``: return a ``Native`` (built-in jobs with
+  the task's exact effect) or None when this task cannot be expressed so.
+  Called only for tasks without run-time keywords (when, register, ...).
+- ``@prepare("ansible.builtin.copy")``: adapt the arguments for the TASK
+  runtime component, e.g. stage a controller-side ``src`` file on the node.
+
+Keyword lowering, writing and reporting never know about individual modules.
+Custom translators come from the ``tripleo_migrate.translators`` entry-point
+group: importing the entry point registers its functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..model import Finding, Job, Outcome
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..translate import TaskContext
+    from ..model import Task
+
+
+@dataclass
+class Native:
+    jobs: list[Job]
+    outcome: Outcome = Outcome.NATIVE
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    args: dict[str, Any]
+    jobs_before: list[Job] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+NativeFn = Callable[["Task", "TaskContext"], "Native | None"]
+PrepareFn = Callable[["Task", "TaskContext"], "Prepared"]
+
+NATIVE: dict[str, NativeFn] = {}
+PREPARE: dict[str, PrepareFn] = {}
+
+
+def native(*modules: str):
+    def register(func: NativeFn) -> NativeFn:
+        for name in modules:
+            NATIVE[name] = func
+        return func
+
+    return register
+
+
+def prepare(*modules: str):
+    def register(func: PrepareFn) -> PrepareFn:
+        for name in modules:
+            PREPARE[name] = func
+        return func
+
+    return register
+
+
+_loaded = False
+
+
+def load_all() -> None:
+    """Import every translator module once (they self-register)."""
+    global _loaded
+    if _loaded:
+        return
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        importlib.import_module(f"{__name__}.{info.name}")
+    for entry in sorted(entry_points(group="tripleo_migrate.translators"), key=lambda e: e.name):
+        entry.load()
+    _loaded = True

@@ -1,0 +1,113 @@
+"""file, copy and template.
+
+Built-ins are used only where their effect is Ansible's on a node:
+- WORKDIR makes parents with the default mode, while Ansible gives created
+  parents the task's mode, so `state: directory` with a mode (or owner)
+  goes to the runtime;
+- COPY takes a file source and a file destination; directory sources,
+  `dest` ending in `/`, backup, validate and the like go to the runtime.
+Controller-side sources (copy src, template src) are copied into OUT and,
+for the runtime, staged on the node first.
+"""
+
+from __future__ import annotations
+
+from .. import jinja
+from ..jobs import NODE_STAGE_DIR, octal_mode, path_token
+from ..model import Job, Severity
+from . import Native, Prepared, native, prepare
+
+_COPY_NATIVE_ARGS = {"src", "dest", "mode", "owner", "group"}
+
+
+def _owner(args: dict) -> str | None:
+    """--chown value, '' when no owner is set, None when not expressible."""
+    owner, group = args.get("owner"), args.get("group")
+    if owner is None and group is None:
+        return ""
+    if group is not None and owner is None:
+        return None  # COPY's --chown needs a user
+    parts = [str(owner)] + ([str(group)] if group is not None else [])
+    if any(jinja.is_template(p) or not path_token(p) or ":" in p for p in parts):
+        return None
+    return ":".join(parts)
+
+
+@native("ansible.builtin.file")
+def file(task, ctx):
+    args = task.args
+    path = args.get("path", args.get("dest", args.get("name")))
+    state = args.get("state")
+    if not isinstance(path, str) or jinja.is_template(path) or path_token(path) is None:
+        return None
+    extra = set(args) - {"path", "dest", "name", "state"}
+    if state == "directory" and not extra:
+        return Native([Job("WORKDIR", path)])
+    if state == "absent" and not extra and path.startswith("/"):
+        # Ansible's absent removes files, links and whole trees alike.
+        return Native([Job("RUN", f"rm -rf {path}")])
+    return None
+
+
+@native("ansible.builtin.copy")
+def copy(task, ctx):
+    args = task.args
+    if set(args) - _COPY_NATIVE_ARGS or "src" not in args:
+        return None
+    src, dest = args.get("src"), args.get("dest")
+    if not isinstance(src, str) or not isinstance(dest, str) or src.endswith("/") or dest.endswith("/"):
+        return None
+    if jinja.is_template(dest) or path_token(dest) is None or not dest.startswith("/"):
+        return None
+    flags = []
+    if "mode" in args:
+        mode = octal_mode(args["mode"])
+        if mode is None:
+            return None
+        flags.append(f"--chmod {mode}")
+    owner = _owner(args)
+    if owner is None:
+        return None
+    if owner:
+        flags.append(f"--chown {owner}")
+    staged = ctx.stage(src, "files")
+    if staged is None or path_token(staged) is None:
+        return None
+    return Native([Job("COPY", " ".join(flags + [staged, dest]))])
+
+
+def _stage_on_node(task, ctx, kind: str) -> Prepared:
+    """Ship a controller-side src to the node; the runtime reads it there."""
+    args = dict(task.args)
+    if kind == "files" and (args.get("remote_src") in (True, "yes", "true", "True") or "src" not in args):
+        return Prepared(args)
+    src = args.get("src")
+    if not isinstance(src, str):
+        return Prepared(None, findings=[_error("src", f"src must be a path, not {src!r}")])
+    staged = ctx.stage(src, kind)
+    if staged is None:
+        return Prepared(None, findings=list(ctx.findings))
+    node_path = f"{NODE_STAGE_DIR}/{staged}"
+    token = path_token(staged)
+    if token is None:
+        return Prepared(None, findings=[_error("src", f"src path {staged!r} cannot be carried by COPY")])
+    args["src"] = node_path
+    # COPY does not create the staging directory.
+    parent = node_path.rsplit("/", 1)[0]
+    return Prepared(args, jobs_before=[Job("WORKDIR", parent), Job("COPY", f"--skip-cache {token} {node_path}")])
+
+
+def _error(what, message):
+    from ..model import Finding
+
+    return Finding(what, Severity.ERROR, message)
+
+
+@prepare("ansible.builtin.copy")
+def copy_prepare(task, ctx):
+    return _stage_on_node(task, ctx, "files")
+
+
+@prepare("ansible.builtin.template")
+def template_prepare(task, ctx):
+    return _stage_on_node(task, ctx, "templates")

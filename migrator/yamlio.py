@@ -1,0 +1,154 @@
+"""Read Ansible YAML the way Ansible does (YAML 1.1), keeping line numbers.
+
+PyYAML's C loader is YAML 1.1 (``mode: 0644`` is 420, ``yes`` is True) and
+fast; we only swap in a mapping constructor that remembers where each
+mapping starts and which keys were duplicated (Ansible keeps the last one
+and warns). Nothing here evaluates anything: ``!unsafe`` and ``!vault``
+become marker strings.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # the C loader is ~20x faster; fall back for exotic builds
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+# Bounds for hostile input: aliases can make a small file expand
+# exponentially when walked, and deep nesting exhausts the stack.
+MAX_NODES = 2_000_000
+MAX_DEPTH = 200
+
+
+class YamlError(Exception):
+    """A file that cannot be read as YAML; carries the 1-based line."""
+
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.line = line
+
+
+class LineDict(dict):
+    """A mapping that knows its 1-based start line and duplicated keys."""
+
+    __slots__ = ("line", "duplicates")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.duplicates: list[tuple[str, int]] = []
+
+
+class UnsafeStr(str):
+    """A ``!unsafe`` value: Ansible never templates it."""
+
+
+class VaultStr(str):
+    """A ``!vault`` value: encrypted, cannot be carried over."""
+
+
+class _Loader(_BaseLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode):
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise YamlError(f"unhashable mapping key {key!r}", key_node.start_mark.line + 1)
+        if key in data:
+            data.duplicates.append((str(key), key_node.start_mark.line + 1))
+        data[key] = loader.construct_object(value_node, deep=True)
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.Node):
+    # Ansible keeps dates as written when they reach a module; JSON needs str.
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor("!unsafe", lambda loader, node: UnsafeStr(loader.construct_scalar(node)))
+_Loader.add_constructor("!vault", lambda loader, node: VaultStr(loader.construct_scalar(node)))
+_Loader.add_constructor("!vault-encrypted", lambda loader, node: VaultStr(loader.construct_scalar(node)))
+
+
+def _check_size(data: Any) -> None:
+    """Refuse documents whose walk would not stay bounded."""
+    budget = MAX_NODES
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise YamlError(f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+        if depth > MAX_DEPTH:
+            line = getattr(item, "line", 1) or 1
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise YamlError("binary file (NUL byte), not YAML")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise YamlError(f"not UTF-8 (byte 0x{raw[exc.start]:02x})", line) from None
+
+
+def loads(text: str) -> Any:
+    """Parse one YAML document; raise YamlError with a line on failure."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or str(exc)
+        raise YamlError(f"invalid YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels") from None
+    _check_size(data)
+    return data
+
+
+def load_file(path: Path) -> Any:
+    """Read and parse a YAML file; every failure is a YamlError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlError(f"cannot read: {exc.strerror or exc}") from None
+    return loads(_decode(raw))
+
+
+def plain(data: Any) -> Any:
+    """Copy YAML data into JSON-safe builtins (dates as ISO strings)."""
+    if isinstance(data, dict):
+        return {str(k): plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [plain(v) for v in data]
+    if isinstance(data, (datetime.date, datetime.datetime)):
+        return data.isoformat()
+    if isinstance(data, (UnsafeStr, VaultStr)):
+        return str(data)
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data
