@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,15 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
                 result = run(options, progress)
     except OutputError as exc:
         console.print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        console.print("interrupted: OUT was left as it was", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # a bug of ours: one line for the user, details on demand
+        if os.environ.get("TRIPLEO_MIGRATE_DEBUG"):
+            raise
+        console.print(f"error: internal error: {type(exc).__name__}: {exc} "
+                      "(set TRIPLEO_MIGRATE_DEBUG=1 for the traceback)", markup=False)
         sys.exit(EXIT_USAGE)
     report = result.report
     for error in report["errors"]:

@@ -41,7 +41,7 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
     elif path.is_file():
         if _is_playbook_file(path) or explicit:
             found.playbooks.append((path, path.parent))
-    elif is_role_dir(path):
+    elif is_role_dir(path) and not _holds_playbooks(path):
         found.roles.append(path)
         found.roles_dirs.append(path.parent)
     elif path.is_dir():
@@ -60,6 +60,11 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
             found.problems.append((path, "no role or playbook found here"))
 
 
+def _holds_playbooks(path: Path) -> bool:
+    """A playbook directory may have tasks/ beside its playbooks: not a role."""
+    return any(child.is_file() and _is_playbook_file(child) for child in path.iterdir())
+
+
 def _is_playbook_file(path: Path) -> bool:
     if path.suffix not in YAML_SUFFIXES:
         return False
@@ -68,4 +73,4 @@ def _is_playbook_file(path: Path) -> bool:
     except yamlio.YamlError:
         # A broken file in a playbook directory is still reported: the
         # loader will say what is wrong with it, at file:line.
-        return True
+        return path.parent.name != "tasks"

@@ -8,6 +8,7 @@ gives the same result as Ansible; `plain_safe` decides that.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,23 @@ def analyze(text: str, expression: bool = False) -> Analysis:
     bound = {n.name for n in names if n.ctx in ("store", "param")}
     variables = {n.name for n in names if n.ctx == "load"} - bound
     return Analysis(frozenset(variables), frozenset(filters), frozenset(tests), frozenset(calls))
+
+
+_SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+
+
+def compact(text: str) -> str | None:
+    """`{{ a.b }}/x` as `{{a.b}}/x`, so that it is one whitespace-free token.
+
+    Only plain variable references are rewritten; None when the text holds
+    any other Jinja (it could not be one token without changing meaning).
+    """
+    rewritten = _SIMPLE_EXPR.sub(lambda m: "{{" + m.group(1) + "}}", text)
+    if "{%" in rewritten or "{#" in rewritten or any(ch.isspace() for ch in rewritten):
+        return None
+    if re.sub(r"\{\{[A-Za-z_][\w.]*\}\}", "", rewritten).count("{{"):
+        return None
+    return rewritten
 
 
 def walk_strings(value: Any):

@@ -172,6 +172,12 @@ class Project:
                     return candidate.resolve()
         return None
 
+    def role_path(self, name: str) -> Path:
+        for path, role in self._roles.items():
+            if role.name == name:
+                return path
+        raise KeyError(name)
+
     def role(self, path: Path) -> Role:
         path = path.resolve()
         if path not in self._roles:

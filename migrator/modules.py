@@ -6,7 +6,8 @@ Resolution never imports a module. Sources, in order:
    knows where every short name that moved to a collection went
    (ini_file -> community.general.ini_file), so collection modules resolve
    even when the collection is not installed;
-3. custom modules found in the module paths (a role's library/, tripleo's
+3. a short table for collections that never were in Ansible (containers.podman);
+4. custom modules found in the module paths (a role's library/, tripleo's
    ansible_plugins/modules): they keep their short name.
 """
 
@@ -30,6 +31,17 @@ BUILTIN_TASKS = frozenset({
 # tripleo-ansible ships a `package` action plugin that shadows the builtin;
 # it wraps the same module, so it counts as ansible.builtin.package.
 SHADOWED_BY_TRIPLEO = {"package": "ansible.builtin.package"}
+
+
+# Collections that never lived in Ansible itself are absent from its routing
+# table; TripleO calls their modules by short name.
+COLLECTION_MODULES = {
+    f"podman_{name}": f"containers.podman.podman_{name}"
+    for name in ("container", "container_info", "containers", "container_exec", "export", "generate_systemd",
+                 "image", "image_info", "import", "load", "login", "login_info", "logout", "network",
+                 "network_info", "play", "pod", "pod_info", "prune", "runlabel", "save", "secret",
+                 "secret_info", "tag", "volume", "volume_info")
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,6 +92,8 @@ def resolve(name: str, custom: frozenset[str] = frozenset()) -> tuple[str, str |
         return f"ansible.builtin.{name}", None
     if name in routing():
         return routing()[name], None
+    if name in COLLECTION_MODULES:
+        return COLLECTION_MODULES[name], None
     return name, None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,6 +77,10 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         progress("", len(units), len(units))
 
     conversion = converter.out
+    components = {f"components/{verb.lower()}.py": _stub_source(verb, module, task, project)
+                  for verb, (module, task) in sorted(conversion.stubs.items())}
+    if "TASK" in conversion.components:
+        components["components/task.py"] = runtime.build_component()
     report = build_report(list(conversion.results.values()), project.errors, __version__)
     no_input = not conversion.files and not conversion.results
     staging = Staging(options.out)
@@ -87,17 +91,26 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
                 output.orchestrations, HEADER.format(version=__version__, source=source)))
         for rel, source in sorted(conversion.staged.items()):
             staging.copy_file(rel, source)
-        if "TASK" in conversion.components:
-            staging.write_text("components/task.py", runtime.build_component())
-        for verb, (module, task) in sorted(conversion.stubs.items()):
-            doc = stubs.find_module_doc(module, module_path)
-            staging.write_text(f"components/{verb.lower()}.py", stubs.render_stub(verb, doc, module))
+        for rel, text in sorted(components.items()):
+            staging.write_text(rel, text)
         write_reports(staging, report, options.reports)
         staging.commit({"tool": "tripleo-migrate", "version": __version__, "fingerprint": fingerprint})
     except BaseException:
         staging.discard()
         raise
     return Result(report, no_input=no_input, reused=False)
+
+
+def _stub_source(verb: str, module: str, task, project: Project) -> str:
+    role_library = [project.role_path(task.role) / "library"] if task.role else []
+    errors: list[LoadError] = []
+    doc = stubs.find_module_doc(module, role_library + project.module_paths, errors)
+    for error in errors:
+        project.error(Source(project.display(Path(error.source.path)), error.source.line), error.message)
+    if doc is not None and Path(doc.source.path).is_absolute():
+        # The header names the DOCUMENTATION's file: as the user sees it, not this machine's path.
+        doc = replace(doc, source=Source(project.display(Path(doc.source.path)), doc.source.line))
+    return stubs.render_stub(verb, doc, module)
 
 
 def write_reports(staging: Staging, report: dict[str, Any], formats: tuple[str, ...]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import jinja, runtime_support, yamlio
+from . import jinja, runtime_support, stubs, yamlio
 from .jobs import NODE_STAGE_DIR
 from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, TaskFile, YAML_SUFFIXES
 from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
@@ -592,7 +592,8 @@ class Converter:
                     findings: list[Finding], ctx: TaskContext) -> JobGroup:
         verb = stub_verb(task.module)
         self.out.stubs.setdefault(verb, (task.module, task))
-        job = Job(verb, "", vars={"tm_source": str(task.source), "args": yamlio.plain(task.args)})
+        value, job_vars = stubs.stub_job(verb, task.module, yamlio.plain(task.args), str(task.source))
+        job = Job(verb, value, vars=job_vars)
         jobs = self._apply_conversion_keywords([job], keywords, ctx)
         findings = findings + ctx.findings + [Finding(
             "module", Severity.ERROR,
@@ -671,7 +672,7 @@ class Converter:
                 if scope.role is not None and real.is_relative_to(scope.role.path):
                     rel = Path("roles") / scope.role.name / real.relative_to(scope.role.path)
                 else:
-                    rel = Path("playbooks") / "files" / self._key(real)
+                    rel = Path("playbooks") / self._key(real)
                 self.out.staged[str(rel)] = real
                 return str(rel)
             if real.is_dir():

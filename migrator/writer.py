@@ -19,7 +19,22 @@ import yaml
 from .model import Orchestration
 
 MARKER = ".tripleo-migrate"
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """Multi-line strings as literal blocks, which reviewers can read.
+
+    The emitter itself falls back to a quoted style whenever a literal block
+    could not hold the string exactly (trailing spaces, control characters).
+    """
+
+
+def _represent_str(dumper, data: str):
+    style = "|" if "\n" in data.rstrip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 class OutputError(Exception):
@@ -54,7 +69,7 @@ def render_orchestrations(orchestrations: list[Orchestration], header: str) -> s
                 lines.append(f"  # {group.source} {_comment(group.label)}")
                 previous = group
             text = dump_yaml([job.as_dict()])
-            lines.extend("  " + line for line in text.splitlines())
+            lines.extend("  " + line if line else "" for line in text.splitlines())
     return "\n".join(lines) + "\n"
 
 

@@ -33,19 +33,37 @@ def _owner(args: dict) -> str | None:
     return ":".join(parts)
 
 
+def _path(value) -> tuple[str, bool] | None:
+    """A path as one job token, and whether it is rendered on the node."""
+    if not isinstance(value, str):
+        return None
+    if not jinja.is_template(value):
+        return (value, False) if path_token(value) else None
+    token = jinja.compact(value)
+    if token is None or not jinja.usage(token).plain_safe or path_token(token) is None:
+        return None
+    return token, True
+
+
+def _cache_flag(templated: bool) -> list[str]:
+    # Directord caches a job by its unrendered text: a job whose meaning
+    # depends on variables must not be skipped on a re-run.
+    return ["--skip-cache"] if templated else []
+
+
 @native("ansible.builtin.file")
 def file(task, ctx):
     args = task.args
-    path = args.get("path", args.get("dest", args.get("name")))
+    found = _path(args.get("path", args.get("dest", args.get("name"))))
     state = args.get("state")
-    if not isinstance(path, str) or jinja.is_template(path) or path_token(path) is None:
+    if found is None or set(args) - {"path", "dest", "name", "state"}:
         return None
-    extra = set(args) - {"path", "dest", "name", "state"}
-    if state == "directory" and not extra:
-        return Native([Job("WORKDIR", path)])
-    if state == "absent" and not extra and path.startswith("/"):
+    path, templated = found
+    if state == "directory":
+        return Native([Job("WORKDIR", " ".join(_cache_flag(templated) + [path]))])
+    if state == "absent" and (path.startswith("/") or path.startswith("{{")):
         # Ansible's absent removes files, links and whole trees alike.
-        return Native([Job("RUN", f"rm -rf {path}")])
+        return Native([Job("RUN", " ".join(_cache_flag(templated) + ["rm", "-rf", path]))])
     return None
 
 
@@ -54,12 +72,13 @@ def copy(task, ctx):
     args = task.args
     if set(args) - _COPY_NATIVE_ARGS or "src" not in args:
         return None
-    src, dest = args.get("src"), args.get("dest")
-    if not isinstance(src, str) or not isinstance(dest, str) or src.endswith("/") or dest.endswith("/"):
+    src, found = args.get("src"), _path(args.get("dest"))
+    if not isinstance(src, str) or found is None or src.endswith("/") or found[0].endswith("/"):
         return None
-    if jinja.is_template(dest) or path_token(dest) is None or not dest.startswith("/"):
+    dest, templated = found
+    if not (dest.startswith("/") or dest.startswith("{{")):
         return None
-    flags = []
+    flags = _cache_flag(templated)
     if "mode" in args:
         mode = octal_mode(args["mode"])
         if mode is None:

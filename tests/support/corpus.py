@@ -1,0 +1,490 @@
+"""The real corpus: TripleO's Ansible, fetched from the package index with pip.
+
+    tripleo_ansible_tree() -> Path   # .../tripleo-ansible-6.0.0/tripleo_ansible (roles/, playbooks/, ansible_plugins/)
+    tht_tree() -> Path               # .../tripleo-heat-templates-18.0.0 (deployment/, ...)
+
+Both download the sdist once with ``pip download --no-deps --no-binary :all: --no-build-isolation``
+into the cache directory ($TRIPLEO_MIGRATE_CACHE, default ~/.cache/tripleo-migrate), check its
+sha256 against the constants below, and extract it once. Extraction goes to a temporary directory
+beside the target, which is then renamed into place, so two processes (pytest-xdist workers, a
+benchmark and a test run) racing on an empty cache both end up with one complete tree.
+
+The only network access is pip's own; pip is told to require the recorded hash as well, so a
+tampered or different archive is refused before it is saved.
+
+This module also holds an independent task counter (``count_role_tasks``,
+``count_playbook_tasks``) used by tests/test_corpus_counter.py to pin the corpus size. It shares
+no code with migrator/ on purpose: it is the yardstick the converter's report is checked against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "CACHE_ENV",
+    "SDISTS",
+    "CorpusError",
+    "cache_dir",
+    "sdist_tree",
+    "tripleo_ansible_tree",
+    "tht_tree",
+    "AnsibleExtras",
+    "ansible_extras",
+    "ansible_env",
+    "TaskCount",
+    "PlaybookCount",
+    "role_task_files",
+    "playbook_files",
+    "count_role_tasks",
+    "count_role_tasks_detailed",
+    "count_playbook_tasks",
+]
+
+CACHE_ENV = "TRIPLEO_MIGRATE_CACHE"
+
+# name -> (version, sha256 of the sdist .tar.gz, directory inside the extracted tree to return).
+# The hashes were recorded 2026-11 from the files pip fetched from pypi.org; pip's
+# `--require-hashes` check reported "1 matches" against the digest the index publishes.
+SDISTS: dict[str, tuple[str, str, str]] = {
+    "tripleo-ansible": (
+        "6.0.0",
+        "b7f7e2aea586d5e5c6263ec2b7c44a87f8c54802145bf693c692965b4427e294",
+        "tripleo_ansible",
+    ),
+    "tripleo-heat-templates": (
+        "18.0.0",
+        "09026a2ace181b1a2eeddb941504add4a10429a391bd265b4c04571f131b8b89",
+        ".",
+    ),
+}
+
+# Needed in the interpreter running pip: metadata generation of these pbr-based sdists runs
+# without build isolation, so their build requirements must already be importable.
+_BUILD_REQUIREMENTS = ("pbr", "wheel", "setuptools")
+
+
+class CorpusError(RuntimeError):
+    """The corpus could not be fetched, verified or extracted."""
+
+
+def cache_dir() -> Path:
+    """The cache root ($TRIPLEO_MIGRATE_CACHE or ~/.cache/tripleo-migrate), created if missing."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "tripleo-migrate")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _archive_name(name: str, version: str) -> str:
+    return f"{name}-{version}.tar.gz"
+
+
+def _ensure_build_requirements(python: str) -> None:
+    missing = []
+    for mod in _BUILD_REQUIREMENTS:
+        probe = subprocess.run([python, "-c", f"import {mod}"], capture_output=True)
+        if probe.returncode != 0:
+            missing.append(mod)
+    if missing:
+        proc = subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", *missing], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise CorpusError(f"pip install {' '.join(missing)} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def _download(name: str, version: str, sha256: str, dest: Path) -> Path:
+    """pip-download the sdist into a private temp dir, verify it, then move it into ``dest``."""
+    python = sys.executable
+    _ensure_build_requirements(python)
+    with tempfile.TemporaryDirectory(prefix=f".dl-{name}-", dir=dest) as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text(f"{name}=={version} --hash=sha256:{sha256}\n")
+        cmd = [
+            python, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            "--no-build-isolation", "--require-hashes", "-r", str(req), "-d", tmp,
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CorpusError(
+                f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+        got = Path(tmp) / _archive_name(name, version)
+        if not got.is_file():
+            raise CorpusError(f"pip did not produce {got.name}; files: {os.listdir(tmp)}")
+        actual = _sha256(got)
+        if actual != sha256:
+            raise CorpusError(f"{got.name}: sha256 {actual} != expected {sha256}")
+        final = dest / got.name
+        os.replace(got, final)  # atomic within one filesystem; a racing process writes the same bytes
+        return final
+
+
+def _archive(name: str) -> Path:
+    version, sha256, _ = SDISTS[name]
+    dl_dir = cache_dir() / "sdists"
+    dl_dir.mkdir(parents=True, exist_ok=True)
+    archive = dl_dir / _archive_name(name, version)
+    if archive.is_file():
+        actual = _sha256(archive)
+        if actual == sha256:
+            return archive
+        # A corrupt or foreign file in the cache: replace it rather than trust it.
+        archive.unlink(missing_ok=True)
+    return _download(name, version, sha256, dl_dir)
+
+
+def _extract(archive: Path, target: Path) -> None:
+    """Extract ``archive`` (single top directory ``target.name``) to ``target``, atomically."""
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".x-{target.name}-", dir=parent))
+    try:
+        with tarfile.open(archive, "r:gz") as tf:
+            kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tf.extractall(tmp, **kwargs)
+        top = tmp / target.name
+        if not top.is_dir():
+            raise CorpusError(f"{archive.name} has no top directory {target.name}/")
+        # Marker written last inside the tree, so a tree without it is known to be incomplete.
+        (top / ".tripleo-migrate-complete").write_text(archive.name + "\n")
+        try:
+            os.rename(top, target)  # atomic; fails if another process got there first
+        except OSError:
+            if not (target / ".tripleo-migrate-complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sdist_tree(name: str) -> Path:
+    """Root of the extracted sdist of ``name`` (a key of SDISTS), downloading it if needed."""
+    version, _, _ = SDISTS[name]
+    target = cache_dir() / "trees" / f"{name}-{version}"
+    if not (target / ".tripleo-migrate-complete").is_file():
+        if target.exists():
+            # Left over from something that is not our atomic rename (manual copy, old layout).
+            shutil.rmtree(target, ignore_errors=True)
+        _extract(_archive(name), target)
+    return target
+
+
+def tripleo_ansible_tree() -> Path:
+    """tripleo-ansible 6.0.0's ``tripleo_ansible/`` (roles/, playbooks/, ansible_plugins/)."""
+    _, _, sub = SDISTS["tripleo-ansible"]
+    path = sdist_tree("tripleo-ansible") / sub
+    for child in ("roles", "playbooks", "ansible_plugins"):
+        if not (path / child).is_dir():
+            raise CorpusError(f"{path} lacks {child}/")
+    return path
+
+
+def tht_tree() -> Path:
+    """tripleo-heat-templates 18.0.0's root (deployment/, tools/, ...)."""
+    path = sdist_tree("tripleo-heat-templates")
+    if not (path / "deployment").is_dir():
+        raise CorpusError(f"{path} lacks deployment/")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Running Ansible on the corpus (syntax checks, reference runs).
+# ---------------------------------------------------------------------------------------------
+
+# What ansible-core alone lacks to load tripleo-ansible's playbooks, all from the package index:
+# the community package for collections (ansible.posix, community.general, ...; 12.x is the
+# release built for ansible-core 2.19), and two things tripleo-ansible's requirements.yml pulls
+# from git: the `chrony` role and the `config_template` module/action plugin. The latter two are
+# installed with --no-deps (ansible-role-chrony pins ansible<2.10, which pip would otherwise
+# resolve by downgrading the community package).
+ANSIBLE_EXTRAS_VENV_PACKAGES = ("ansible==12.3.0",)
+ANSIBLE_EXTRAS_DATA_PACKAGES = ("ansible-role-chrony==1.3.0", "ansible-config-template==2.1.1")
+
+
+@dataclass(frozen=True)
+class AnsibleExtras:
+    root: Path
+    collections_path: Path  # directory holding ansible_collections/
+    roles_path: Path
+    modules_path: Path
+    action_path: Path
+
+
+def _extras_paths(root: Path) -> AnsibleExtras:
+    found = sorted(root.glob("venv/lib/python*/site-packages/ansible_collections"))
+    collections = found[0].parent if found else root / "venv" / "lib" / "site-packages"
+    data = root / "data" / "share" / "ansible"
+    return AnsibleExtras(
+        root=root,
+        collections_path=collections,
+        roles_path=data / "roles",
+        modules_path=data / "plugins" / "modules",
+        action_path=data / "plugins" / "action",
+    )
+
+
+def ansible_extras(log=None) -> AnsibleExtras:
+    """A venv under the cache dir with the `ansible` community package, plus chrony/config_template.
+
+    Only its site-packages (collections) and data files are used, never its interpreter, so it is
+    built in a temporary directory and renamed into place like the sdist trees. About 550 MB and
+    30-40 s the first time.
+    """
+    name = "ansible-extras-" + hashlib.sha256(
+        "\n".join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES).encode()
+    ).hexdigest()[:12]
+    target = cache_dir() / name
+    if (target / ".tripleo-migrate-complete").is_file():
+        return _extras_paths(target)
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    if log:
+        log(f"installing {', '.join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES)} into {target}")
+    tmp = Path(tempfile.mkdtemp(prefix=f".x-{name}-", dir=target.parent))
+    try:
+        venv = tmp / "venv"
+        steps = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *ANSIBLE_EXTRAS_VENV_PACKAGES],
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
+             "--prefix", str(tmp / "data"), *ANSIBLE_EXTRAS_DATA_PACKAGES],
+        ]
+        for cmd in steps:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise CorpusError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        (tmp / ".tripleo-migrate-complete").write_text(
+            "\n".join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES) + "\n"
+        )
+        os.chmod(tmp, 0o755)  # mkdtemp made it private
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / ".tripleo-migrate-complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _extras_paths(target)
+
+
+def ansible_env(tree: Path, extras: AnsibleExtras | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for ansible-playbook on tripleo-ansible content (docs/testing.md), quiet and repeatable.
+
+    ``tree`` is tripleo_ansible_tree(); ``extras`` (from ansible_extras()) adds collections, the
+    chrony role and config_template. ``base`` defaults to os.environ.
+    """
+    env = dict(os.environ if base is None else base)
+    plugins = tree / "ansible_plugins"
+    roles = [tree / "roles"]
+    library = [plugins / "modules"]
+    action = [plugins / "action"]
+    if extras is not None:
+        roles.append(extras.roles_path)
+        library.append(extras.modules_path)
+        action.append(extras.action_path)
+        env["ANSIBLE_COLLECTIONS_PATH"] = str(extras.collections_path)
+    env.update(
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        ANSIBLE_ROLES_PATH=os.pathsep.join(map(str, roles)),
+        ANSIBLE_LIBRARY=os.pathsep.join(map(str, library)),
+        ANSIBLE_ACTION_PLUGINS=os.pathsep.join(map(str, action)),
+        ANSIBLE_FILTER_PLUGINS=str(plugins / "filter"),
+        ANSIBLE_MODULE_UTILS=str(plugins / "module_utils"),
+    )
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent task counter (shares nothing with migrator/).
+# ---------------------------------------------------------------------------------------------
+
+_BLOCK_SECTIONS = ("block", "rescue", "always")
+_PLAY_SECTIONS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+_YAML_SUFFIXES = (".yml", ".yaml")
+
+try:  # the libyaml composer when available; marks (line numbers) are identical
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass
+class TaskCount:
+    """Result of walking a set of task files."""
+
+    tasks: dict[tuple[str, int], str] = field(default_factory=dict)  # (relpath, line) -> name or module key
+    files: list[str] = field(default_factory=list)  # every file visited (relpath), sorted
+    blocks: int = 0
+    max_depth: int = 0  # block nesting depth (0: no block)
+    notes: list[str] = field(default_factory=list)  # anything unusual: empty files, non-list docs
+
+
+@dataclass
+class PlaybookCount(TaskCount):
+    plays: int = 0
+    import_playbooks: int = 0
+    playbooks: list[str] = field(default_factory=list)
+
+
+def _compose_all(path: Path) -> list[yaml.Node | None]:
+    with open(path, "rb") as fh:
+        return list(yaml.compose_all(fh, Loader=_Loader))
+
+
+def _key(node: yaml.MappingNode, name: str) -> yaml.Node | None:
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == name:
+            return v
+    return None
+
+
+def _label(node: yaml.MappingNode) -> str:
+    name = _key(node, "name")
+    if isinstance(name, yaml.ScalarNode) and name.value:
+        return name.value
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    return "<" + ",".join(keys[:3]) + ">"
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _walk_tasks(seq: yaml.Node | None, rel: str, out: TaskCount, depth: int, where: str) -> None:
+    """Count leaf tasks in a task list; blocks are not tasks, their sections are walked."""
+    if seq is None:
+        return
+    if _is_null(seq):
+        return  # `tasks:` with nothing after it
+    if not isinstance(seq, yaml.SequenceNode):
+        out.notes.append(f"{rel}:{seq.start_mark.line + 1}: {where} is a {seq.id}, not a list; skipped")
+        return
+    for item in seq.value:
+        line = item.start_mark.line + 1
+        if not isinstance(item, yaml.MappingNode):
+            out.notes.append(f"{rel}:{line}: {where} item is a {item.id}, not a mapping; skipped")
+            continue
+        if _key(item, "block") is not None:  # a block (even `block:` with no value) is not a task
+            out.blocks += 1
+            out.max_depth = max(out.max_depth, depth + 1)
+            for section in _BLOCK_SECTIONS:
+                _walk_tasks(_key(item, section), rel, out, depth + 1, f"{section}:")
+            continue
+        if (rel, line) in out.tasks:  # two tasks on one line (flow style) or an alias to a task
+            out.notes.append(f"{rel}:{line}: second task at the same position; counted once")
+        out.tasks[(rel, line)] = _label(item)
+
+
+def _walk_task_file(path: Path, rel: str, out: TaskCount) -> None:
+    out.files.append(rel)
+    docs = [d for d in _compose_all(path) if d is not None and not _is_null(d)]
+    if not docs:
+        out.notes.append(f"{rel}: no content (only `---` and comments); 0 tasks")
+        return
+    if len(docs) > 1:
+        out.notes.append(f"{rel}: {len(docs)} YAML documents; all walked")
+    for doc in docs:
+        _walk_tasks(doc, rel, out, 0, "top level")
+
+
+def role_task_files(roles_dir: str | os.PathLike[str]) -> list[Path]:
+    """YAML files under roles/*/tasks and roles/*/handlers (recursive), molecule/ excluded, sorted."""
+    roles_dir = Path(roles_dir)
+    found: list[Path] = []
+    for role in sorted(p for p in roles_dir.iterdir() if p.is_dir()):
+        for section in ("tasks", "handlers"):
+            base = role / section
+            if not base.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = sorted(d for d in dirnames if d != "molecule")
+                for fn in sorted(filenames):
+                    if fn.endswith(_YAML_SUFFIXES):
+                        found.append(Path(dirpath) / fn)
+    return found
+
+
+def count_role_tasks_detailed(roles_dir: str | os.PathLike[str]) -> TaskCount:
+    """Like count_role_tasks, with files, block statistics and notes."""
+    roles_dir = Path(roles_dir)
+    out = TaskCount()
+    for path in role_task_files(roles_dir):
+        _walk_task_file(path, path.relative_to(roles_dir.parent).as_posix(), out)
+    out.files.sort()
+    return out
+
+
+def count_role_tasks(roles_dir: str | os.PathLike[str]) -> dict[tuple[str, int], str]:
+    """Every leaf task definition under ``roles_dir``/*/{tasks,handlers}/**.y(a)ml.
+
+    Keys are (path relative to the parent of ``roles_dir``, so ``roles/<role>/tasks/main.yml`` as
+    the converter's report writes it when run from the tree root; 1-based line of the task's first
+    key, which is the line of its ``-``); values are
+    the task's ``name`` or, without one, ``<its first keys>``. ``len()`` of the result is the
+    task count; ``{rel for rel, _ in result}`` are the files that hold at least one task.
+    """
+    return count_role_tasks_detailed(roles_dir).tasks
+
+
+def playbook_files(playbooks_dir: str | os.PathLike[str]) -> list[Path]:
+    """Top-level *.yml / *.yaml in ``playbooks_dir`` (not group_vars/, host_vars/), sorted."""
+    playbooks_dir = Path(playbooks_dir)
+    return sorted(p for p in playbooks_dir.iterdir() if p.is_file() and p.name.endswith(_YAML_SUFFIXES))
+
+
+def count_playbook_tasks(playbooks_dir: str | os.PathLike[str]) -> PlaybookCount:
+    """Leaf tasks in pre_tasks/tasks/post_tasks/handlers of every play of every playbook.
+
+    ``plays`` counts plays proper; a list item with ``import_playbook`` (or the old ``include`` at
+    play level) counts in ``import_playbooks`` instead, and is not a task; ``roles:`` entries are
+    not tasks. Paths are relative to the parent of ``playbooks_dir`` (``playbooks/x.yml``).
+    """
+    playbooks_dir = Path(playbooks_dir)
+    out = PlaybookCount()
+    for path in playbook_files(playbooks_dir):
+        rel = path.relative_to(playbooks_dir.parent).as_posix()  # playbooks/x.yml
+        out.playbooks.append(rel)
+        out.files.append(rel)
+        docs = [d for d in _compose_all(path) if d is not None]
+        for doc in docs:
+            if not isinstance(doc, yaml.SequenceNode):
+                out.notes.append(f"{rel}: top level is a {doc.id}, not a list of plays; skipped")
+                continue
+            for play in doc.value:
+                line = play.start_mark.line + 1
+                if not isinstance(play, yaml.MappingNode):
+                    out.notes.append(f"{rel}:{line}: play is a {play.id}; skipped")
+                    continue
+                if _key(play, "import_playbook") is not None or _key(play, "ansible.builtin.import_playbook") is not None:
+                    out.import_playbooks += 1
+                    continue
+                if _key(play, "include") is not None and _key(play, "hosts") is None:
+                    out.import_playbooks += 1
+                    out.notes.append(f"{rel}:{line}: play-level `include:` counted as import_playbook")
+                    continue
+                out.plays += 1
+                for section in _PLAY_SECTIONS:
+                    _walk_tasks(_key(play, section), rel, out, 0, f"{section}:")
+    return out
