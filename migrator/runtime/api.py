@@ -57,7 +57,7 @@ class ModuleContext:
 
     def __init__(self, check_mode=False, diff=False, environment=None,
                  become_user=None, stage_dir="/var/lib/tripleo-migrate/stage",
-                 variables=None):
+                 variables=None, timeout=None):
         self.check_mode = check_mode
         self.diff = diff
         self.environment = dict(environment or {})
@@ -65,6 +65,7 @@ class ModuleContext:
         self.stage_dir = stage_dir
         self.vars = dict(variables or {})
         self.warnings = []
+        self.timeout = timeout  # seconds a command may run (the task's `async`)
 
     def warn(self, message):
         self.warnings.append(message)
@@ -99,15 +100,20 @@ class ModuleContext:
         elif shell:
             command = [executable or "/bin/sh", "-c", command]
             shell = False
-        proc = subprocess.run(
-            command,
-            cwd=cwd,
-            env=full_env,
-            input=stdin.encode() if isinstance(stdin, str) else stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                command,
+                cwd=cwd,
+                env=full_env,
+                input=stdin.encode() if isinstance(stdin, str) else stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                check=False,
+                timeout=self.timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise ModuleFailed("async task did not complete within the requested time - %ss"
+                               % self.timeout, finished=1, started=1) from None
         return (
             proc.returncode,
             proc.stdout.decode("utf-8", "surrogateescape"),
