@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import yamlio
+from .model import realpath
 from .loader import YAML_SUFFIXES, is_role_dir, looks_like_playbook
 
 # Directories that hold test scaffolding, not content to convert.
@@ -29,9 +30,9 @@ def discover(paths: list[Path]) -> Inputs:
     for path in paths:
         _discover(path, found, explicit=True)
     # Stable order, no duplicates, whatever order the paths came in.
-    found.roles = sorted(dict.fromkeys(p.resolve() for p in found.roles))
-    found.roles_dirs = list(dict.fromkeys(p.resolve() for p in found.roles_dirs))
-    found.playbooks = sorted(dict.fromkeys((f.resolve(), b.resolve()) for f, b in found.playbooks))
+    found.roles = sorted(dict.fromkeys(realpath(p) for p in found.roles))
+    found.roles_dirs = list(dict.fromkeys(realpath(p) for p in found.roles_dirs))
+    found.playbooks = sorted(dict.fromkeys((realpath(f), realpath(b)) for f, b in found.playbooks))
     return found
 
 

@@ -21,7 +21,7 @@ from ansible.playbook.block import Block as AnsibleBlock
 from ansible.playbook.task import Task as AnsibleTask
 
 from . import modules, yamlio
-from .model import Block, Finding, LoadError, Node, Severity, Source, Task
+from .model import Block, Finding, LoadError, Node, Severity, Source, Task, realpath
 
 YAML_SUFFIXES = (".yml", ".yaml")
 TASK_KEYWORDS = frozenset(AnsibleTask.fattributes) | {"local_action", "action", "args"}
@@ -160,7 +160,7 @@ class Project:
         """Look a role up as architecture.md orders it."""
         if os.sep in name or name.startswith("."):
             base = near if near else self.cwd
-            candidate = (base / name).resolve()
+            candidate = realpath(base / name)
             return candidate if is_role_dir(candidate) else None
         search = list(self.roles_path)
         if near is not None:
@@ -169,7 +169,7 @@ class Project:
             for directory in search:
                 candidate = directory / candidate_name
                 if is_role_dir(candidate):
-                    return candidate.resolve()
+                    return realpath(candidate)
         return None
 
     def role_path(self, name: str) -> Path:
@@ -179,7 +179,7 @@ class Project:
         raise KeyError(name)
 
     def role(self, path: Path) -> Role:
-        path = path.resolve()
+        path = realpath(path)
         if path not in self._roles:
             self._roles[path] = self._load_role(path)
         return self._roles[path]
@@ -259,7 +259,7 @@ class Project:
     # -- task files -----------------------------------------------------
 
     def task_file(self, path: Path, role: Role | None, key: str) -> TaskFile:
-        real = path.resolve()
+        real = realpath(path)
         if real in self._task_files:
             return self._task_files[real]
         tf = TaskFile(path=path, display=self.display(path), key=key, role=role.name if role else None)
@@ -295,7 +295,7 @@ class Project:
             return None
         pb = Playbook(path=path, display=display, key=key)
         tf = TaskFile(path=path, display=display, key=key, role=None)
-        self._task_files[path.resolve()] = tf
+        self._task_files[realpath(path)] = tf
         counter: dict = {}
         for item in data:
             source = Source(display, getattr(item, "line", 1))

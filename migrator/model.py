@@ -6,8 +6,16 @@ Flow: discover -> load (this model, with file:line) -> translate -> write -> rep
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+def realpath(path: str | os.PathLike) -> Path:
+    """Path.resolve() that never raises: a symlink loop resolves to itself
+    (pathlib raises RuntimeError on loops; reading the file then reports it)."""
+    return Path(os.path.realpath(path))
 
 
 class Outcome(str, enum.Enum):

@@ -20,22 +20,23 @@ from typing import Any
 
 from . import jinja, runtime_support, stubs, yamlio
 from .jobs import NODE_STAGE_DIR
-from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, TaskFile, YAML_SUFFIXES
+from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, YAML_SUFFIXES
 from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
-                    TaskResult)
-from .translators import NATIVE, PREPARE, Native, load_all
+                    TaskResult, realpath)
+from .translators import NATIVE, PREPARE, load_all
 
 # Keywords the runtime must carry out on the node.
 RUNTIME_KEYWORDS = frozenset({
     "when", "loop", "loop_control", "register", "failed_when", "changed_when", "until",
     "retries", "delay", "ignore_errors", "environment", "vars", "notify", "check_mode",
-    "no_log", "async", "poll", "become_user", "diff",
+    "no_log", "async", "poll", "become_user",
 })
 # Keywords with no effect on what a host ends up with.
 NO_EFFECT_KEYWORDS = frozenset({
     "name", "tags", "debugger", "collections", "throttle", "timeout", "connection",
     "remote_user", "port", "become", "become_method", "become_flags", "become_exe",
     "any_errors_fatal", "ignore_unreachable", "module_defaults", "listen", "delegate_facts",
+    "diff",  # only changes what Ansible prints
 })
 # Block/play keywords that tasks inherit.
 INHERITED = ("become", "become_user", "environment", "no_log", "ignore_errors", "check_mode",
@@ -136,8 +137,9 @@ class Converter:
         self.extra_vars = extra_vars or {}
         self.tags = tags or set()
         self.skip_tags = skip_tags or set()
-        self.input_roots = [p.resolve() for p in (input_roots or [])]
+        self.input_roots = [realpath(p) for p in (input_roots or [])]
         self.out = Conversion()
+        self._pending: list[TaskResult] = []  # playbook results waiting for their output path
         self._supported = frozenset(runtime_support.supported_modules())
 
     # -- entry points ---------------------------------------------------
@@ -163,7 +165,7 @@ class Converter:
             output = str(base / rel.parent / (path.stem + ".yaml"))
             orch = Orchestration(name=f"role {role.name} {rel}")
             scope = Scope(base_dir=role.path, role=role, file=path, stack=(str(path),))
-            self._role_vars(orch, role, {}, scope, output)
+            self._role_vars(orch, role, scope, output)
             self._emit_nodes(orch, tf.nodes, scope, output, as_handlers=rel.parts[0] == "handlers")
             self._flush(orch, output)
             self.out.files.append(OutputFile(output, [orch]))
@@ -174,7 +176,7 @@ class Converter:
         pb = self.project.playbook(path, key)
         if pb is None:
             return []
-        stack = stack + (str(path.resolve()),)
+        stack = stack + (str(realpath(path)),)
         orchestrations: list[Orchestration] = []
         for item in pb.items:
             if isinstance(item, ImportPlaybook):
@@ -195,7 +197,7 @@ class Converter:
         if jinja.is_template(item.target):
             self.project.error(item.source, f"import_playbook of a templated name {item.target!r} cannot be resolved")
             return []
-        target = (pb.path.parent / item.target).resolve()
+        target = realpath(pb.path.parent / item.target)
         if str(target) in stack:
             self.project.error(item.source, f"import_playbook cycle: {item.target} imports itself")
             return []
@@ -253,7 +255,7 @@ class Converter:
             if not isinstance(candidate, str) or jinja.is_template(candidate):
                 self.project.error(source, f"vars_files entry {candidate!r} is templated; cannot be read at conversion")
                 return
-            path = (pb.path.parent / candidate).resolve()
+            path = realpath(pb.path.parent / candidate)
             if path.is_file() and self.inside_input(path):
                 data = self.project.load_vars_file(path)
                 if data is not None:
@@ -287,8 +289,10 @@ class Converter:
             self._run_role(orch, dep, RoleRef(dep_name, dep_params, dep_keywords, dep_source),
                            scope.with_keywords(dep_keywords), output, _main_task_file(dep), _main_handlers(dep),
                            seen, handlers=own_handlers)
-        role_scope = replace(scope.with_keywords(ref.keywords), role=role, base_dir=role.path)
-        self._role_vars(orch, role, ref.params, role_scope, output)
+        # Role params are scoped to the role's tasks, as in Ansible, not a global layer.
+        role_scope = replace(scope.with_keywords(ref.keywords).with_keywords({"vars": ref.params}),
+                             role=role, base_dir=role.path)
+        self._role_vars(orch, role, role_scope, output)
         if handlers_file is not None:
             tf = self.project.task_file(handlers_file, role, _role_key(role, handlers_file))
             own_handlers.extend((n, replace(role_scope, file=handlers_file)) for n in tf.nodes)
@@ -298,14 +302,12 @@ class Converter:
         if handlers is None:
             self._flush_handlers(orch, own_handlers, output)
 
-    def _role_vars(self, orch: Orchestration, role: Role, params: dict[str, Any], scope: Scope, output: str) -> None:
+    def _role_vars(self, orch: Orchestration, role: Role, scope: Scope, output: str) -> None:
         source = Source(self.project.display(role.path), 1)
         if role.defaults:
             self._vars_job(orch, "role_defaults", role.defaults, role.vars_source.get("defaults", source), output)
         if role.vars:
             self._vars_job(orch, "role_vars", role.vars, role.vars_source.get("vars", source), output)
-        if params:
-            self._vars_job(orch, "role_params", params, source, output)
 
     def _vars_job(self, orch: Orchestration, layer: str, values: dict[str, Any], source: Source, output: str) -> None:
         if not values:
@@ -467,7 +469,7 @@ class Converter:
         if scope.file is not None:
             candidates.append(scope.file.parent / name)
         for candidate in candidates:
-            candidate = candidate.resolve()
+            candidate = realpath(candidate)
             if candidate.is_file() and self.inside_input(candidate):
                 return candidate
         return None
@@ -491,7 +493,6 @@ class Converter:
         if task.module in UNSUPPORTED:
             return self._unsupported_group(task, scope, output, UNSUPPORTED[task.module])
         runtime_needed = self._runtime_keywords(task, scope)
-        group: JobGroup | None = None
         outcome: Outcome
         if not runtime_needed and task.module in NATIVE:
             result = NATIVE[task.module](task, ctx)
@@ -501,6 +502,10 @@ class Converter:
                 self._record(task, result.outcome, jobs, output, findings)
                 return JobGroup(task.source, task.label, jobs)
         ctx.findings.clear()
+        if keywords.get("async") and str(keywords.get("poll", 15)) == "0":
+            ctx.finding("async", Severity.WARNING,
+                        "async with poll: 0 runs to completion before the next task starts "
+                        "(Directord runs a node's jobs one at a time); async_status finds its result")
         if task.module in self._supported:
             prepared = PREPARE[task.module](task, ctx) if task.module in PREPARE else None
             if prepared is None or prepared.args is not None:
@@ -519,7 +524,7 @@ class Converter:
     def _runtime_keywords(self, task: Task, scope: Scope) -> list[str]:
         found = [k for k in task.keywords if k in RUNTIME_KEYWORDS or k.startswith("with_")]
         inherited = dict(scope.keywords)
-        found += [k for k in ("environment", "no_log", "ignore_errors", "check_mode", "become_user", "diff")
+        found += [k for k in ("environment", "no_log", "ignore_errors", "check_mode", "become_user")
                   if inherited.get(k) not in (None, False, {}, "root")]
         if scope.when:
             found.append("when")
@@ -568,7 +573,7 @@ class Converter:
         if variables:
             spec["vars"] = yamlio.plain(variables)
         for key in ("loop_control", "register", "until", "retries", "delay", "ignore_errors", "environment",
-                    "no_log", "check_mode", "become_user", "async", "poll", "diff"):
+                    "no_log", "check_mode", "become_user", "async", "poll"):
             if key in keywords and keywords[key] is not None:
                 spec[key] = yamlio.plain(keywords[key])
         for key in ("failed_when", "changed_when"):
@@ -626,7 +631,10 @@ class Converter:
         if task.id in self.out.results:
             return
         unique = list(dict.fromkeys(findings))
-        self.out.results[task.id] = TaskResult(task, outcome, [j.verb for j in jobs], output, unique)
+        result = TaskResult(task, outcome, [j.verb for j in jobs], output, unique)
+        self.out.results[task.id] = result
+        if output == _PENDING:
+            self._pending.append(result)
 
     def _reported(self, node: Node) -> bool:
         if isinstance(node, Task):
@@ -635,9 +643,9 @@ class Converter:
 
     def _relocate(self, output: str) -> None:
         """Playbook results learn their output file once it is known."""
-        for result in self.out.results.values():
-            if result.output == _PENDING:
-                result.output = output
+        for result in self._pending:
+            result.output = output
+        self._pending.clear()
 
     def _key(self, path: Path) -> str:
         for root in self.input_roots:
@@ -664,7 +672,7 @@ class Converter:
                 search += [scope.role.path / kind / src, scope.role.path / src]
             search += [scope.base_dir / kind / src, scope.base_dir / src]
         for candidate in search:
-            real = candidate.resolve()
+            real = realpath(candidate)
             if not self.inside_input(real):
                 ctx.finding("src", Severity.ERROR, f"src {src!r} lies outside the input tree; not copied")
                 return None

@@ -68,9 +68,22 @@ def render_orchestrations(orchestrations: list[Orchestration], header: str) -> s
             if group is not previous:
                 lines.append(f"  # {group.source} {_comment(group.label)}")
                 previous = group
-            text = dump_yaml([job.as_dict()])
-            lines.extend("  " + line if line else "" for line in text.splitlines())
+            lines.append(_job_text(job))
     return "\n".join(lines) + "\n"
+
+
+_JOB_TEXT: dict[str, str] = {}
+
+
+def _job_text(job) -> str:
+    """A job as indented YAML; role defaults recur in many files, dump once."""
+    data = job.as_dict()
+    key = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    text = _JOB_TEXT.get(key)
+    if text is None:
+        text = "\n".join("  " + line if line else "" for line in dump_yaml([data]).splitlines())
+        _JOB_TEXT[key] = text
+    return text
 
 
 def is_ours(out: Path) -> bool:
@@ -93,6 +106,7 @@ class Staging:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=parent))
+            self._made: set[Path] = {self.root}
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write here: {exc.strerror or exc}") from None
 
@@ -104,10 +118,15 @@ class Staging:
         shutil.copyfile(source, self._path(rel))
 
     def _path(self, rel: str) -> Path:
-        path = (self.root / rel).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        # Output paths are built by us from relative names; refusing absolute
+        # ones and '..' is enough to keep every write inside OUT.
+        parts = Path(rel).parts
+        if not parts or Path(rel).is_absolute() or ".." in parts:
             raise OutputError(f"refusing to write outside OUT: {rel}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.root / rel
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
         return path
 
     def commit(self, marker: dict) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .model import realpath
+
 try:  # the C loader is ~20x faster; fall back for exotic builds
     _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
@@ -119,9 +121,14 @@ def loads(text: str) -> Any:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        if exc.context_mark and mark.index >= len(text.rstrip()):
+            # "unexpected end of file" points past the last line; the construct
+            # left open (a flow sequence, a quoted string) is where to look.
+            mark = exc.context_mark
         problem = exc.problem or str(exc)
-        raise YamlError(f"invalid YAML: {problem}", line) from None
+        if exc.context and mark is exc.context_mark:
+            problem = f"{exc.context}: {problem}"
+        raise YamlError(f"invalid YAML: {problem}", mark.line + 1 if mark else 1) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}") from None
     except RecursionError:
@@ -130,8 +137,33 @@ def loads(text: str) -> Any:
     return data
 
 
+_CACHE: dict[tuple, Any] = {}
+
+
 def load_file(path: Path) -> Any:
-    """Read and parse a YAML file; every failure is a YamlError."""
+    """Read and parse a YAML file; every failure is a YamlError.
+
+    Discovery and loading read the same files, so results are kept, keyed by
+    the file's identity and mtime (an edited file is read again); callers must
+    not modify what they get.
+    """
+    try:
+        st = path.stat()
+        key = (str(realpath(path)), st.st_ino, st.st_size, st.st_mtime_ns)
+    except (OSError, RuntimeError):
+        return _load_file(path)  # reports the problem as a YamlError
+    if key not in _CACHE:
+        try:
+            _CACHE[key] = _load_file(path)
+        except YamlError as exc:
+            _CACHE[key] = exc
+    result = _CACHE[key]
+    if isinstance(result, YamlError):
+        raise result
+    return result
+
+
+def _load_file(path: Path) -> Any:
     try:
         raw = path.read_bytes()
     except OSError as exc:

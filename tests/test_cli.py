@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "playbooks"
@@ -127,7 +126,7 @@ BAD_ROLES = {
 
 
 def test_bad_input_is_reported_one_line_each_and_the_rest_converts(tmp_path):
-    roles = write(tmp_path / "roles", BAD_ROLES)
+    write(tmp_path / "roles", BAD_ROLES)
     out = tmp_path / "out"
     result = run_cli("convert", "roles", "-o", str(out), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -50,7 +50,7 @@ def test_unsafe_and_vault_tags_are_markers():
 
 
 @pytest.mark.parametrize("text, line, fragment", [
-    ("a: [1, 2\n", 2, "invalid YAML"),
+    ("a: [1, 2\n", 1, "invalid YAML"),  # where the open sequence starts
     ("a:\n\t- b\n", 2, "invalid YAML"),
     ("a: *nope\n", 1, "invalid YAML"),
 ])

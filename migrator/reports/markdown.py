@@ -16,7 +16,7 @@ def _cell(text: Any) -> str:
 
 def render(report: dict[str, Any]) -> str:
     summary = report["summary"]
-    out = [f"# tripleo-migrate report", "",
+    out = ["# tripleo-migrate report", "",
            f"**Coverage: {summary['coverage']}%** of {summary['tasks']} tasks "
            f"translated (native + lowered + component); {summary['errors']} input errors.", "",
            "| outcome | tasks |", "| --- | ---: |"]

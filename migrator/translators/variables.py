@@ -6,10 +6,9 @@ them; the runtime gets the data itself (`args.data`) and sets the layer.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from .. import jinja, yamlio
-from ..model import Finding, Severity
+from ..model import Finding, Severity, realpath
 from . import Prepared, prepare
 
 
@@ -29,7 +28,7 @@ def include_vars(task, ctx):
         candidates += [scope.role.path / "vars" / name, scope.role.path / name]
     candidates += [scope.base_dir / "vars" / name, scope.base_dir / name]
     for candidate in candidates:
-        real = candidate.resolve()
+        real = realpath(candidate)
         if real.is_file():
             if not ctx.converter.inside_input(real):
                 break
