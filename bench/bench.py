@@ -5,8 +5,8 @@
 
 Measures, each command in its own helper process (so RUSAGE_CHILDREN's peak RSS belongs to that
 command alone):
-  (a) cold conversion: tripleo-migrate convert roles playbooks -o OUT --quiet   (fresh OUT)
-  (b) warm re-run:     the same into the same OUT with --force
+  (a) cold conversion: tripleo-migrate convert roles playbooks -o OUT --quiet   (fresh OUT, median of N)
+  (b) warm re-run:     the same into the same OUT with --force (median of N)
   (c) ansible-playbook --syntax-check playbooks/deploy-overcloud-compute.yml (median of N)
   (d) PyYAML CSafeLoader load of the 399 role task/handler and playbook files (median of N)
 and checks the targets: cold / syntax check < 1, warm / cold < 0.25, converter peak RSS < 300 MB.
@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -252,8 +251,10 @@ def _converter() -> list[str]:
 
 def _convert_env() -> dict[str, str]:
     # The converter finds tripleo's plugins beside roles/ itself; keep the caller's Ansible
-    # settings from steering it.
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    # settings from steering it. Bytecode is allowed, as for any installed package (pip
+    # compiles on install; an editable install compiles on first run, which is not timed).
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("ANSIBLE_") and k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _read_report(out: Path) -> dict | None:
@@ -263,22 +264,44 @@ def _read_report(out: Path) -> dict | None:
         return None
 
 
-def bench_convert(tree: Path, out: Path, logdir: Path) -> dict:
-    base = _converter() + ["convert", "roles", "playbooks", "-o", str(out), "--quiet"]
+def _run_convert(cmd: list[str], tree: Path, env: dict, logdir: Path, label: str, out: Path):
+    m = measure(cmd, tree, env, logdir, label)
+    if m["rc"] not in (0, 1) or not (out / "report.json").is_file():
+        err = m["stderr"]
+        if "No module named 'migrator" in err or "cannot import name 'main'" in err:
+            raise ConverterMissing(f"the converter is not there yet:\n{tail(err, 4)}")
+        raise RuntimeError(
+            f"{label} conversion failed (exit {m['rc']}"
+            f"{'' if (out / 'report.json').is_file() else ', no report.json'}):\n{tail(err)}"
+        )
+    return m
+
+
+def bench_convert(tree: Path, out: Path, logdir: Path, runs: int) -> dict:
+    """Median of `runs` cold conversions (each into a fresh OUT) and of `runs` warm
+    re-runs into the last one, after one untimed run that writes the bytecode."""
     env = _convert_env()
-    result: dict = {"command": " ".join(base)}
-    for label, cmd in (("cold", base), ("warm", base + ["--force"])):
-        m = measure(cmd, tree, env, logdir, f"convert-{label}")
-        if m["rc"] != 0 or not (out / "report.json").is_file():
-            err = m["stderr"]
-            if "No module named 'migrator" in err or "cannot import name 'main'" in err:
-                raise ConverterMissing(f"the converter is not there yet:\n{tail(err, 4)}")
-            raise RuntimeError(
-                f"{label} conversion failed (exit {m['rc']}"
-                f"{'' if (out / 'report.json').is_file() else ', no report.json'}):\n{tail(err)}"
-            )
-        result[label] = {"wall_s": m["wall_s"], "peak_bytes": m.peak_bytes, "rc": m["rc"],
-                         "maxrss_bytes": m["maxrss_bytes"], "tree_peak_bytes": m["tree_peak_bytes"]}
+    command = _converter() + ["convert", "roles", "playbooks", "-o", "OUT", "--quiet"]
+    result: dict = {"command": " ".join(command)}
+    warmup = out.parent / (out.name + "-warmup")
+    shutil.rmtree(warmup, ignore_errors=True)
+    _run_convert([c.replace("OUT", str(warmup)) for c in command], tree, env, logdir, "warmup", warmup)
+    shutil.rmtree(warmup, ignore_errors=True)
+    for label, extra in (("cold", []), ("warm", ["--force"])):
+        samples = []
+        for index in range(runs):
+            if label == "cold":
+                shutil.rmtree(out, ignore_errors=True)
+            cmd = [c.replace("OUT", str(out)) for c in command] + extra
+            samples.append(_run_convert(cmd, tree, env, logdir, f"convert-{label}-{index}", out))
+        result[label] = {
+            "wall_s": statistics.median(m["wall_s"] for m in samples),
+            "peak_bytes": max(m.peak_bytes for m in samples),
+            "rc": max(m["rc"] for m in samples),
+            "maxrss_bytes": max(m["maxrss_bytes"] for m in samples),
+            "tree_peak_bytes": max(m["tree_peak_bytes"] for m in samples),
+            "samples": [m["wall_s"] for m in samples],
+        }
     report = _read_report(out) or {}
     summary = report.get("summary", {})
     result["report"] = {
@@ -357,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log("(a) cold conversion, (b) warm re-run with --force")
             try:
-                results["convert"] = bench_convert(tree, out, logdir)
+                results["convert"] = bench_convert(tree, out, logdir, args.runs)
             except ConverterMissing as exc:
                 convert_problem = f"converter unavailable: {exc}"
                 results["convert"] = {"error": convert_problem, "missing": True}
@@ -415,9 +438,11 @@ def evaluate(results: dict) -> list[dict]:
 def print_table(results: dict, checks: list[dict]) -> None:
     conv = results.get("convert", {})
     y, s = results["yaml"], results["syntax"]
+    cold, warm = conv.get("cold", {}), conv.get("warm", {})
     rows = [
-        ("(a) cold conversion", conv.get("cold", {}).get("wall_s"), conv.get("cold", {}).get("peak_bytes")),
-        ("(b) warm re-run --force", conv.get("warm", {}).get("wall_s"), conv.get("warm", {}).get("peak_bytes")),
+        (f"(a) cold conversion (median of {len(cold.get('samples', []))})", cold.get("wall_s"), cold.get("peak_bytes")),
+        (f"(b) warm re-run --force (median of {len(warm.get('samples', []))})", warm.get("wall_s"),
+         warm.get("peak_bytes")),
         (f"(c) syntax check (median of {len(s['samples'])})", s["wall_s"], s["peak_bytes"]),
         (f"(d) CSafeLoader, {y['files']} files (median)", y["load_s"], y["peak_bytes"]),
     ]

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import yamlio
 from .model import realpath
-from .loader import YAML_SUFFIXES, is_role_dir, looks_like_playbook
+
+YAML_SUFFIXES = (".yml", ".yaml")
+IMPORT_PLAYBOOK_KEYS = ("import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook")
 
 # Directories that hold test scaffolding, not content to convert.
 SKIPPED_DIRS = frozenset({"molecule", "tests", ".git", "__pycache__", "group_vars", "host_vars"})
@@ -75,3 +78,15 @@ def _is_playbook_file(path: Path) -> bool:
         # A broken file in a playbook directory is still reported: the
         # loader will say what is wrong with it, at file:line.
         return path.parent.name != "tasks"
+
+
+def is_role_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / d).is_dir() for d in ("tasks", "handlers", "meta"))
+
+
+def looks_like_playbook(data: Any) -> bool:
+    """A list of plays: each has hosts or imports a playbook."""
+    if not isinstance(data, list) or not data:
+        return False
+    return all(isinstance(item, dict) and ("hosts" in item or any(k in item for k in IMPORT_PLAYBOOK_KEYS))
+               for item in data)

@@ -21,9 +21,9 @@ from ansible.playbook.block import Block as AnsibleBlock
 from ansible.playbook.task import Task as AnsibleTask
 
 from . import modules, yamlio
+from .discover import IMPORT_PLAYBOOK_KEYS, YAML_SUFFIXES, is_role_dir, looks_like_playbook
 from .model import Block, Finding, LoadError, Node, Severity, Source, Task, realpath
 
-YAML_SUFFIXES = (".yml", ".yaml")
 TASK_KEYWORDS = frozenset(AnsibleTask.fattributes) | {"local_action", "action", "args"}
 BLOCK_KEYWORDS = frozenset(AnsibleBlock.fattributes)
 # Keywords that real input sometimes mis-indents into the module arguments.
@@ -109,10 +109,6 @@ def yaml_files(directory: Path) -> list[Path]:
     return sorted(found)
 
 
-def is_role_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / d).is_dir() for d in ("tasks", "handlers", "meta"))
-
-
 class Project:
     """Everything loaded for one conversion, and where to find more."""
 
@@ -171,12 +167,6 @@ class Project:
                 if is_role_dir(candidate):
                     return realpath(candidate)
         return None
-
-    def role_path(self, name: str) -> Path:
-        for path, role in self._roles.items():
-            if role.name == name:
-                return path
-        raise KeyError(name)
 
     def role(self, path: Path) -> Role:
         path = realpath(path)
@@ -299,7 +289,7 @@ class Project:
         counter: dict = {}
         for item in data:
             source = Source(display, getattr(item, "line", 1))
-            import_target = _first(item, ("import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook"))
+            import_target = _first(item, IMPORT_PLAYBOOK_KEYS)
             if import_target is not None:
                 target, extra = _split_import_playbook(import_target)
                 keywords = {k: v for k, v in item.items() if k not in _IMPORT_KEYS}
@@ -347,7 +337,7 @@ class Project:
         return pb
 
 
-_IMPORT_KEYS = {"import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook", "name"}
+_IMPORT_KEYS = frozenset(IMPORT_PLAYBOOK_KEYS) | {"name"}
 _PLAY_SECTIONS = {"name", "hosts", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks", "handlers"}
 
 
@@ -364,13 +354,6 @@ def _split_import_playbook(value: Any) -> tuple[str, dict[str, str]]:
     parts = text.split()
     extra = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
     return (parts[0] if parts else text), extra
-
-
-def looks_like_playbook(data: Any) -> bool:
-    if not isinstance(data, list) or not data:
-        return False
-    return all(isinstance(item, dict) and ("hosts" in item or _first(item, tuple(_IMPORT_KEYS - {"name"})) is not None)
-               for item in data)
 
 
 def _task_id(tf: TaskFile, module: str, name: str | None, counter: dict) -> str:

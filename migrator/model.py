@@ -6,6 +6,7 @@ Flow: discover -> load (this model, with file:line) -> translate -> write -> rep
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,12 @@ from typing import Any
 def realpath(path: str | os.PathLike) -> Path:
     """Path.resolve() that never raises: a symlink loop resolves to itself
     (pathlib raises RuntimeError on loops; reading the file then reports it)."""
+    return _realpath(os.fspath(path))
+
+
+@functools.lru_cache(maxsize=65536)
+def _realpath(path: str) -> Path:
+    # one conversion resolves the same role and task paths thousands of times
     return Path(os.path.realpath(path))
 
 

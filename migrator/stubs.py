@@ -11,8 +11,10 @@ DOCUMENTATION is read statically (ast + YAML): module code never runs.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import textwrap
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,13 +130,16 @@ def _documentation(path: Path, var: str, class_name: str | None = None) -> tuple
     returns Ansible-tagged types.
     """
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        source = path.read_bytes()
     except OSError as exc:
         raise _DocError(1, f"cannot read the module: {exc.strerror or exc}") from exc
-    except (SyntaxError, ValueError, RecursionError) as exc:
-        message = getattr(exc, "msg", None) or str(exc)
-        raise _DocError(getattr(exc, "lineno", None) or 1, f"not valid Python: {_one_line(message)}") from exc
-    body = tree.body
+    body = None if class_name else _assignment_alone(source, var)
+    if body is None:
+        try:
+            body = ast.parse(source, filename=str(path)).body
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            message = getattr(exc, "msg", None) or str(exc)
+            raise _DocError(getattr(exc, "lineno", None) or 1, f"not valid Python: {_one_line(message)}") from exc
     if class_name:
         classes = [s for s in body if isinstance(s, ast.ClassDef) and s.name == class_name]
         if not classes:
@@ -166,6 +171,31 @@ def _documentation(path: Path, var: str, class_name: str | None = None) -> tuple
     if not isinstance(value, dict):
         raise _DocError(stmt.lineno, f"{var} is not a mapping")
     return value, stmt.lineno
+
+
+def _assignment_alone(source: bytes, var: str) -> list[ast.stmt] | None:
+    """The last top-level `var = ...` statement, parsed on its own (with its real
+    line number), or None to parse the whole module.
+
+    A module is mostly code; parsing only the assignment is what makes rendering
+    a hundred stubs cheap. Anything unusual falls back to the full parse.
+    """
+    starts = [m.start() for m in re.finditer(rb"^" + re.escape(var.encode()) + rb"\s*=", source, re.M)]
+    if not starts:
+        return None
+    start = starts[-1]
+    line = source.count(b"\n", 0, start)
+    try:
+        # the statement ends at the first logical NEWLINE; the string is one token
+        tokens = tokenize.tokenize(io.BytesIO(source[start:]).readline)
+        end = next(t for t in tokens if t.type in (tokenize.NEWLINE, tokenize.ENDMARKER)).end
+        text = b"".join(source[start:].splitlines(keepends=True)[:end[0]])
+        body = ast.parse(b"\n" * line + text).body
+    except (SyntaxError, ValueError, RecursionError, StopIteration, tokenize.TokenError):
+        return None
+    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+        return None
+    return body
 
 
 def _options(raw: Any, line: int) -> dict[str, dict[str, Any]]:

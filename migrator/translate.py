@@ -93,12 +93,26 @@ class OutputFile:
 
 @dataclass
 class Conversion:
+    """What converting one unit (a role or a playbook) produced; units merge in order."""
+
     files: list[OutputFile] = field(default_factory=list)
     staged: dict[str, Path] = field(default_factory=dict)  # OUT-relative -> input file
-    generated: dict[str, str] = field(default_factory=dict)  # OUT-relative -> text
     results: dict[str, TaskResult] = field(default_factory=dict)
     components: set[str] = field(default_factory=set)  # component verbs used
-    stubs: dict[str, tuple[str, Task]] = field(default_factory=dict)  # verb -> (module, first task)
+    # verb -> (module, the library/ of the role that first used it)
+    stubs: dict[str, tuple[str, list[Path]]] = field(default_factory=dict)
+
+    def merge(self, later: "Conversion") -> None:
+        """Add a later unit's output: a task reached by several units is reported
+        by the first, as when one process converts every unit in order."""
+        self.files.extend(later.files)
+        for rel, source in later.staged.items():
+            self.staged.setdefault(rel, source)
+        for task_id, result in later.results.items():
+            self.results.setdefault(task_id, result)
+        self.components |= later.components
+        for verb, first in later.stubs.items():
+            self.stubs.setdefault(verb, first)
 
 
 class TaskContext:
@@ -144,6 +158,20 @@ class Converter:
 
     # -- entry points ---------------------------------------------------
 
+    def convert_unit(self, kind: str, path: Path, base: Path | None = None) -> Conversion:
+        """Convert one role or playbook into a Conversion of its own.
+
+        Units share nothing but the (read-only) Project, so they can be
+        converted in any process and merged in unit order (Conversion.merge).
+        """
+        self.out = Conversion()
+        self._pending = []
+        if kind == "role":
+            self.convert_role(path)
+        else:
+            self.convert_playbook(path, base)
+        return self.out
+
     def convert_role(self, role_path: Path) -> None:
         role = self.project.role(role_path)
         base = Path("roles") / role.name
@@ -156,7 +184,8 @@ class Converter:
                            Scope(base_dir=role.path), output, main, handlers, set())
             self._flush(orch, output)
             self.out.files.append(OutputFile(output, [orch]))
-        # Every task file is converted, also those only other roles reach.
+        # Every task file is converted: one that the role's own main and handlers
+        # do not reach gets an orchestration of its own (other roles reach it with tasks_from).
         for path in role.task_files + role.handler_files:
             tf = self.project.task_file(path, role, _role_key(role, path))
             if any(n for n in tf.nodes if isinstance(n, (Task, Block)) and self._reported(n)):
@@ -596,7 +625,8 @@ class Converter:
     def _stub_group(self, task: Task, scope: Scope, output: str, keywords: dict[str, Any],
                     findings: list[Finding], ctx: TaskContext) -> JobGroup:
         verb = stub_verb(task.module)
-        self.out.stubs.setdefault(verb, (task.module, task))
+        library = [scope.role.path / "library"] if scope.role else []
+        self.out.stubs.setdefault(verb, (task.module, library))
         value, job_vars = stubs.stub_job(verb, task.module, yamlio.plain(task.args), str(task.source))
         job = Job(verb, value, vars=job_vars)
         jobs = self._apply_conversion_keywords([job], keywords, ctx)

@@ -78,7 +78,7 @@ _JOB_TEXT: dict[str, str] = {}
 def _job_text(job) -> str:
     """A job as indented YAML; role defaults recur in many files, dump once."""
     data = job.as_dict()
-    key = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    key = repr(data)  # order-sensitive like the dump itself, and much cheaper than json
     text = _JOB_TEXT.get(key)
     if text is None:
         text = "\n".join("  " + line if line else "" for line in dump_yaml([data]).splitlines())
@@ -115,7 +115,11 @@ class Staging:
         path.write_text(text, encoding="utf-8")
 
     def copy_file(self, rel: str, source: Path) -> None:
-        shutil.copyfile(source, self._path(rel))
+        """Copy through a temporary name: two processes may copy the same file."""
+        path = self._path(rel)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, path)
 
     def _path(self, rel: str) -> Path:
         # Output paths are built by us from relative names; refusing absolute
