@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from . import __version__, yamlio
-from .pipeline import REPORT_FORMATS, Options, run
+from .pipeline import ALL_REPORT_FORMATS, REPORT_FORMATS, Options, run
+from .overrides import OverridesError
+from .translators import TranslatorPluginError
 from .writer import OutputError
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
@@ -66,7 +68,7 @@ def main() -> None:
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output directory.")
 @click.option("--force", is_flag=True, help="Replace a non-empty OUT that tripleo-migrate did not write.")
 @click.option("--report", "reports", default=",".join(REPORT_FORMATS), show_default=True,
-              help="Report formats, comma-separated (json is always written).")
+              help=f"Report formats, comma-separated, of {','.join(ALL_REPORT_FORMATS)} (json is always written).")
 @click.option("--roles-path", multiple=True, type=click.Path(path_type=Path), help="Where to look for roles.")
 @click.option("--module-path", multiple=True, type=click.Path(path_type=Path), help="Where to look for custom modules.")
 @click.option("-e", "--extra-vars", multiple=True, help="K=V, @FILE or JSON; highest precedence.")
@@ -74,23 +76,33 @@ def main() -> None:
 @click.option("--skip-tags", default="", help="Leave out tasks with these tags.")
 @click.option("--skip-unsupported", is_flag=True, help="Leave unsupported tasks out instead of failing jobs.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when coverage is below PCT.")
+@click.option("--no-batch", is_flag=True,
+              help="One TASK job per task (default: consecutive TASK jobs share one job; see docs/runtime.md).")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="A previous report.json: exit 1 when a task it had translated no longer is, "
+                   "or a new task is not translated.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when OUT would change, 0 when not.")
+@click.option("--overrides", "overrides_file", type=click.Path(path_type=Path),
+              help="YAML: task id or module FQCN -> replacement Directord jobs.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tags, skip_tags,
-            skip_unsupported, fail_under, quiet) -> None:
+            skip_unsupported, fail_under, no_batch, quiet, baseline=None, check=False, overrides_file=None) -> None:
     """Convert roles, playbooks or directories of them into OUT."""
     # A conversion builds many small objects that all live to the end: collecting
     # cycles among them only costs time (about a tenth of a run on the corpus).
     gc.set_threshold(200_000, 50, 1000)
     formats = tuple(f.strip() for f in reports.split(",") if f.strip())
-    unknown = set(formats) - set(REPORT_FORMATS)
+    unknown = set(formats) - set(ALL_REPORT_FORMATS)
     if unknown:
         raise click.UsageError(f"unknown report format(s): {', '.join(sorted(unknown))}")
     options = Options(
         paths=list(paths), out=out, force=force, reports=formats, roles_path=list(roles_path),
         module_path=list(module_path), extra_vars=parse_extra_vars(extra_vars),
         tags={t for t in tags.split(",") if t}, skip_tags={t for t in skip_tags.split(",") if t},
-        skip_unsupported=skip_unsupported,
+        skip_unsupported=skip_unsupported, batch=not no_batch,
     )
+    options.overrides, options.check = overrides_file, check
+    baseline_report = _load_report_or_exit(baseline) if baseline is not None else None
     try:
         if quiet or not sys.stderr.isatty():
             result = run(options)
@@ -105,7 +117,7 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
                     bar.update(job, description=f"converting {name}", completed=done, total=total)
 
                 result = run(options, progress)
-    except OutputError as exc:
+    except (OutputError, OverridesError, TranslatorPluginError) as exc:
         _say(f"error: {exc}")
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
@@ -126,12 +138,150 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
         print_summary(report, _rich_stderr())
         if result.reused:
             _say("inputs unchanged: kept the previous output")
+    for key in result.unused_overrides:
+        _say(f"{overrides_file}: warning: override {key!r} matches no task id or module of this conversion")
     if result.no_input:
         sys.exit(EXIT_USAGE)
-    if fail_under is not None and report["summary"]["coverage"] < fail_under:
-        _say(f"coverage {report['summary']['coverage']}% is under {fail_under}%")
-        sys.exit(EXIT_GATE)
-    sys.exit(EXIT_OK)
+    status = EXIT_OK
+    if check:
+        for rel in result.changed:
+            _say(f"would change: {rel}")
+        if result.changed:
+            _say(f"{out}: would change ({len(result.changed)} files); nothing was written")
+            status = EXIT_GATE
+        elif not quiet:
+            _say(f"{out}: up to date")
+    if fail_under is not None or baseline_report is not None:
+        from .gate import evaluate, problem_lines, verdict_line
+
+        verdict = evaluate(report, fail_under, baseline_report)
+        for line in problem_lines(verdict):
+            _say(line)
+        if not verdict["passed"]:
+            _say(verdict_line(verdict))
+            status = EXIT_GATE
+    sys.exit(status)
+
+
+def _load_report_or_exit(path: Path) -> dict[str, Any]:
+    from .gate import ReportError, load_report
+
+    try:
+        return load_report(path)
+    except ReportError as exc:
+        _say(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@click.argument("report_file", metavar="REPORT", type=click.Path(path_type=Path))
+@click.option("--fail-under", type=click.FloatRange(0, 100), help="Exit 1 when coverage is below PCT.")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="A previous report.json: exit 1 when a task it had translated no longer is, "
+                   "or a new task is not translated.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True,
+              help="What to print on stdout.")
+def coverage(report_file, fail_under, baseline, fmt) -> None:
+    """Gate on a report.json: coverage threshold and no regression against a baseline.
+
+    Exit 0 when the gate passes, 1 when it fails (every offending task is named
+    at file:line on stderr), 2 when a report cannot be read. Tasks are matched
+    with the baseline by their stable id.
+    """
+    from .gate import evaluate, problem_lines, text_summary, verdict_line
+
+    report = _load_report_or_exit(report_file)
+    baseline_report = _load_report_or_exit(baseline) if baseline is not None else None
+    verdict = evaluate(report, fail_under, baseline_report)
+    if fmt == "json":
+        click.echo(json.dumps(verdict, indent=2))
+    elif fmt == "md":
+        from .reports import markdown
+
+        click.echo(markdown.render(report) + markdown.render_gate(verdict), nl=False)
+    else:
+        click.echo(text_summary(verdict), nl=False)
+    for line in problem_lines(verdict):
+        _say(line)
+    _say(verdict_line(verdict))
+    sys.exit(EXIT_OK if verdict["passed"] else EXIT_GATE)
+
+
+@main.command()
+@click.argument("old_out", type=click.Path(path_type=Path))
+@click.argument("new_out", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What to print on stdout.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes (as git diff --exit-code).")
+def diff(old_out, new_out, fmt, exit_code) -> None:
+    """What changed between two conversions, grouped by source task.
+
+    Tasks are matched by their stable id, so moved tasks are not new. For each
+    task: added, removed or changed, its outcome change, the jobs added and
+    removed, and a unified diff of its generated YAML; then the other files of
+    OUT that changed.
+    """
+    from .diff import DiffError, compare, render_text
+
+    try:
+        changes = compare(old_out, new_out)
+    except DiffError as exc:
+        _say(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps(changes, indent=2))
+    else:
+        click.echo(render_text(changes), nl=False)
+    counts = changes["counts"]
+    _say(f"{counts['added']} tasks added, {counts['removed']} removed, {counts['changed']} changed; "
+         f"{len(changes['files'])} other files changed")
+    changed = any(counts.values()) or bool(changes["files"])
+    sys.exit(EXIT_GATE if exit_code and changed else EXIT_OK)
+
+
+@main.command()
+@click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-e", "--extra-vars", multiple=True, help="K=V, @FILE or JSON, for both runs.")
+@click.option("--sandbox-var", default="sandbox", show_default=True,
+              help="Variable that holds the directory each run writes under; the trees are compared.")
+@click.option("--keep", type=click.Path(path_type=Path), help="Work in this new directory and keep it.")
+def verify(playbook, extra_vars, sandbox_var, keep) -> None:
+    """Run PLAYBOOK with ansible-playbook and, converted, on a local Directord; compare.
+
+    Starts a Directord server and client on 127.0.0.1 (needs root and the
+    directord package), runs both sides on this machine and prints the
+    differences between the trees they leave under --sandbox-var. Exit 0 when
+    equivalent, 1 when not, 2 when verification could not run.
+    """
+    import tempfile
+
+    if os.geteuid() != 0:
+        _say("error: verify needs root: Directord's server chowns its socket to uid 0")
+        sys.exit(EXIT_USAGE)
+    try:
+        from .verify import verify_playbook
+        from .verify.cluster import DirectordCluster, DirectordClusterError
+    except ImportError as exc:
+        _say(f"error: verify needs the directord package (pip install 'tripleo-migrate[test]'): {exc}")
+        sys.exit(EXIT_USAGE)
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        _say(f"error: {keep}: exists and is not empty")
+        sys.exit(EXIT_USAGE)
+    workdir = keep or Path(tempfile.mkdtemp(prefix="tripleo-migrate-verify-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with DirectordCluster(workdir / "cluster") as cluster:
+            outcome = verify_playbook(playbook, workdir / "run", cluster, parse_extra_vars(extra_vars), sandbox_var)
+    except (DirectordClusterError, OSError) as exc:
+        _say(f"error: could not run the verification: {exc}")
+        sys.exit(EXIT_USAGE)
+    finally:
+        if keep is None:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+    click.echo(outcome.summary())
+    sys.exit(EXIT_OK if outcome.ok else EXIT_GATE)
 
 
 def entry_point() -> None:

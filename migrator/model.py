@@ -135,6 +135,7 @@ class JobGroup:
     source: Source
     label: str
     jobs: list[Job]
+    also: list[tuple[Source, str]] = field(default_factory=list)  # tasks batched into these jobs
 
 
 @dataclass

@@ -23,6 +23,7 @@ from .jobs import NODE_STAGE_DIR
 from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, YAML_SUFFIXES
 from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
                     TaskResult, realpath)
+from .batching import batch_task_jobs
 from .translators import NATIVE, PREPARE, load_all
 
 # Keywords the runtime must carry out on the node.
@@ -144,9 +145,11 @@ class TaskContext:
 class Converter:
     def __init__(self, project: Project, *, skip_unsupported: bool = False,
                  extra_vars: dict[str, Any] | None = None, tags: set[str] | None = None,
-                 skip_tags: set[str] | None = None, input_roots: list[Path] | None = None):
+                 skip_tags: set[str] | None = None, input_roots: list[Path] | None = None,
+                 batch: bool = True):
         load_all()
         self.project = project
+        self.batch = batch  # consecutive TASK jobs become one (batching.py)
         self.skip_unsupported = skip_unsupported
         self.extra_vars = extra_vars or {}
         self.tags = tags or set()
@@ -170,6 +173,10 @@ class Converter:
             self.convert_role(path)
         else:
             self.convert_playbook(path, base)
+        if self.batch:
+            for output in self.out.files:
+                for orch in output.orchestrations:
+                    batch_task_jobs(orch)
         return self.out
 
     def convert_role(self, role_path: Path) -> None:

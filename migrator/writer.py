@@ -66,7 +66,8 @@ def render_orchestrations(orchestrations: list[Orchestration], header: str) -> s
         previous = None
         for group, job in jobs:
             if group is not previous:
-                lines.append(f"  # {group.source} {_comment(group.label)}")
+                lines.extend(f"  # {source} {_comment(label)}" for source, label in [(group.source, group.label)]
+                             + group.also)
                 previous = group
             lines.append(_job_text(job))
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ import pytest
 
 
 # =============================================================================
-# Real Directord clusters (tests/support/directord_cluster.py)
+# Real Directord clusters (migrator/verify/cluster.py)
 #   marker  : directord   (deselect with -m "not directord")
 #   fixtures: directord_node (module scope, 1 client "node-0"),
 #             clean_directord_node (same cluster, caches evicted first),
@@ -37,7 +37,7 @@ def directord_node(tmp_path_factory):
     """
 
     _require_root()
-    from support.directord_cluster import DirectordCluster
+    from migrator.verify.cluster import DirectordCluster
 
     with DirectordCluster(tmp_path_factory.mktemp("directord-node"), identities=("node-0",)) as cluster:
         yield cluster
@@ -57,7 +57,7 @@ def directord_cluster_factory(tmp_path):
     closed at test teardown."""
 
     _require_root()
-    from support.directord_cluster import DirectordCluster
+    from migrator.verify.cluster import DirectordCluster
 
     clusters = []
 
@@ -77,7 +77,7 @@ def _directord_sessionfinish(session):
 
     import sys
 
-    mod = sys.modules.get("support.directord_cluster")
+    mod = sys.modules.get("migrator.verify.cluster")
     if mod is None:
         return
     leaked = mod.kill_leaked_processes()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.ansible_run import diff_snapshots, run_playbook, snapshot_tree
-from support.directord_cluster import ETC_COMPONENTS, DirectordCluster, directord_processes, leaked_processes
+from migrator.verify.ansible_run import diff_snapshots, run_playbook, snapshot_tree
+from migrator.verify.cluster import ETC_COMPONENTS, DirectordCluster, directord_processes, leaked_processes
 from support.job_check import check_orchestrations, validate_orchestrations
 
 # A custom component like the ones the converter writes into OUT/components/:

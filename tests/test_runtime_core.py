@@ -29,7 +29,7 @@ from directord import iodict
 from directord.components import ComponentBase
 
 import migrator.runtime as runtime
-from support.ansible_run import run_playbook
+from migrator.verify.ansible_run import run_playbook
 
 ANSIBLE_FILTERS = {**AnsibleCoreFilters().filters(), **AnsibleMathFilters().filters()}
 ANSIBLE_TESTS = {**AnsibleCoreTests().tests(), **AnsibleFileTests().tests(), **AnsibleMathTests().tests()}
@@ -607,6 +607,41 @@ def test_command_port_gets_environment(node):
                        register="r")
     assert outcome.result["stdout"] == "42"
     assert node.debug("{{ r.stdout_lines }}").result["msg"] == ["42"]
+
+
+def _batch_job(component, tasks, value=None):
+    comp = component.Component()
+    comp.verb = "TASK"
+    data = {"verb": "TASK"}
+    value = value or ["--timeout", str(600 * len(tasks))] + [t["module"] for t in tasks]
+    data.update(comp.server(exec_array=value, data=data, arg_vars={"tasks": tasks}))
+    return json.loads(json.dumps(data))
+
+
+def test_a_batch_runs_its_tasks_in_order_as_consecutive_jobs_would(node, component):
+    tasks = [
+        {"module": "ansible.builtin.set_fact", "source": "b.yml:1", "args": {"x": "{{ 40 + 1 }}"}},
+        {"module": "ansible.builtin.fail", "source": "b.yml:2", "args": {"msg": "boom"}},
+        {"module": "ansible.builtin.set_fact", "source": "b.yml:3", "args": {"y": 2}},
+    ]
+    job = dict(_batch_job(component, tasks), job_id="batch-1", parent_id="play-1")
+    comp = component.Component()
+    comp.driver = types.SimpleNamespace(identity="node-0")
+    stdout, stderr, ok, info = comp.client(cache=node.cache, job=job)
+    assert not ok and "boom" in stderr
+    assert [doc["status"] for doc in json.loads(stdout)] == ["ok", "failed", "skipped"]
+    assert node.args["x"] == 41 and "y" not in node.args
+    # the next job sees the failed host, exactly as after three separate jobs
+    assert node.debug("after").status == "skipped"
+
+
+def test_a_batch_must_name_its_modules(component):
+    tasks = [{"module": "ansible.builtin.debug", "source": "b.yml:1", "args": {"msg": "a"}},
+             {"module": "ansible.builtin.debug", "source": "b.yml:2", "args": {"msg": "b"}}]
+    with pytest.raises(SystemExit, match="does not name the tasks' modules"):
+        _batch_job(component, tasks, value=["ansible.builtin.debug"])
+    with pytest.raises(SystemExit, match="tasks"):
+        _batch_job(component, [], value=["x"])
 
 
 def test_async_times_out_and_async_status_returns_the_result(node):

@@ -9,11 +9,12 @@ import traceback
 
 from directord import components
 
-from migrator.runtime.core import run_job, validate_task  # tm:strip
+from migrator.runtime.core import run_job, validate_task, validate_tasks  # tm:strip
 
 
 class Component(components.ComponentBase):
-    """TASK: run one Ansible task, carried in the job's `vars: {task: {...}}`."""
+    """TASK: run one Ansible task, carried in the job's `vars: {task: {...}}`,
+    or several in order, `vars: {tasks: [{...}, ...]}`."""
 
     def __init__(self):
         super().__init__(desc="Run one Ansible task with Ansible's semantics (tripleo-migrate)")
@@ -25,11 +26,16 @@ class Component(components.ComponentBase):
 
     def server(self, exec_array, data, arg_vars):
         super().server(exec_array=exec_array, data=data, arg_vars=arg_vars)
-        task = getattr(self.known_args, "task", None)
-        problem = validate_task(task, self.unknown_args)
+        tasks = getattr(self.known_args, "tasks", None)
+        if tasks is not None:  # a batch: consecutive tasks in one job
+            problem = validate_tasks(tasks, self.unknown_args)
+            data["tasks"] = tasks
+        else:
+            task = getattr(self.known_args, "task", None)
+            problem = validate_task(task, self.unknown_args)
+            data["task"] = task
         if problem:
             raise SystemExit("TASK: %s" % problem)
-        data["task"] = task
         return data
 
     def client(self, cache, job):

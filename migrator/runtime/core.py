@@ -67,6 +67,20 @@ def _fingerprint(value):
 
 # -- validation (server side) -------------------------------------------------------
 
+def validate_tasks(tasks, positional=()):
+    """Why a batch job cannot run, or None: its value names each task's module in order."""
+    if not isinstance(tasks, list) or not tasks:
+        return "the job needs `vars: {tasks: [{...}, ...]}`, got %r" % (tasks,)
+    for task in tasks:
+        problem = validate_task(task)
+        if problem:
+            return problem
+    modules = [task["module"] for task in tasks]
+    if list(positional) != modules:
+        return "the job value %r does not name the tasks' modules %s" % (" ".join(positional), " ".join(modules))
+    return None
+
+
 def validate_task(task, positional=()):
     """Why a job's task cannot run, or None. Checked when the job is submitted."""
     if not isinstance(task, dict):
@@ -368,6 +382,7 @@ class TaskRun:
         label = control.get("label", "{{ %s }}" % loop_var)
         register = self.task.get("register")
         results = []
+        carried = {}  # facts set by earlier items: ansible-core updates the loop's task vars with them
         for index, item in enumerate(items):
             if index and control.get("pause"):
                 time.sleep(float(control["pause"]))
@@ -378,11 +393,13 @@ class TaskRun:
                 scope["ansible_loop"] = _loop_info(items, index, control.get("extended_allitems", True))
             if register and results:
                 scope[register] = results[-1]  # ansible-core exposes the previous item's result
-            item_vars = _bind_magic(variables.overlay(scope), self.identity, self.state.foreign)
+            item_vars = _bind_magic(variables.overlay(dict(carried, **scope)), self.identity, self.state.foreign)
             try:
                 result = self._execute(item_vars)
             except Exception as error:
                 result = _failure(error)
+            if isinstance(result.get("ansible_facts"), dict) and self.module != "ansible.builtin.debug":
+                carried.update(result["ansible_facts"])
             result.update({k: v for k, v in scope.items() if k != register})
             try:
                 Templar(item_vars).template(label)
@@ -809,8 +826,17 @@ RAW_ARGS = {
 
 
 def run_job(cache, job, identity):
-    """Run the job's task against the cache; returns Directord's (stdout, stderr, outcome, info)."""
+    """Run the job's task(s) against the cache; returns Directord's (stdout, stderr, outcome, info).
+
+    A batch runs its tasks in order, exactly as consecutive jobs would: a failed
+    task marks the host failed and the next ones skip (or run, in always/rescue).
+    """
     state = HostState(cache)
-    report = TaskRun(job["task"], state, identity, job.get("parent_id")).run()
+    tasks = job["tasks"] if "tasks" in job else [job["task"]]
+    reports = [TaskRun(task, state, identity, job.get("parent_id")).run().as_tuple() for task in tasks]
     state.save(identity)
-    return report.as_tuple()
+    if len(reports) == 1:
+        return reports[0]
+    stdout = "[\n%s\n]" % ",\n".join(r[0] for r in reports)  # each task's document, in order
+    stderr = "\n".join(r[1] for r in reports if r[1]) or None
+    return stdout, stderr, all(r[2] for r in reports), "; ".join(r[3] for r in reports)
