@@ -138,8 +138,8 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
         print_summary(report, _rich_stderr())
         if result.reused:
             _say("inputs unchanged: kept the previous output")
-    for key in result.unused_overrides:
-        _say(f"{overrides_file}: warning: override {key!r} matches no task id or module of this conversion")
+    for warning in result.unused_overrides:
+        _say(warning)
     if result.no_input:
         sys.exit(EXIT_USAGE)
     status = EXIT_OK
@@ -147,7 +147,8 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
         for rel in result.changed:
             _say(f"would change: {rel}")
         if result.changed:
-            _say(f"{out}: would change ({len(result.changed)} files); nothing was written")
+            count = len(result.changed)
+            _say(f"{out}: would change ({count} file{'s' if count != 1 else ''}); nothing was written")
             status = EXIT_GATE
         elif not quiet:
             _say(f"{out}: up to date")
@@ -233,7 +234,8 @@ def diff(old_out, new_out, fmt, exit_code) -> None:
     else:
         click.echo(render_text(changes), nl=False)
     counts = changes["counts"]
-    _say(f"{counts['added']} tasks added, {counts['removed']} removed, {counts['changed']} changed; "
+    _say(f"{counts['added']} tasks added, {counts['removed']} removed, {counts['changed']} changed, "
+         f"{counts['moved']} moved; "
          f"{len(changes['files'])} other files changed")
     changed = any(counts.values()) or bool(changes["files"])
     sys.exit(EXIT_GATE if exit_code and changed else EXIT_OK)

@@ -15,8 +15,9 @@ from typing import Any
 
 def realpath(path: str | os.PathLike) -> Path:
     """Path.resolve() that never raises: a symlink loop resolves to itself
-    (pathlib raises RuntimeError on loops; reading the file then reports it)."""
-    return _realpath(os.fspath(path))
+    (pathlib raises RuntimeError on loops; reading the file then reports it).
+    Cached by absolute path: a relative one means another file after a chdir."""
+    return _realpath(os.path.abspath(os.fspath(path)))
 
 
 @functools.lru_cache(maxsize=65536)

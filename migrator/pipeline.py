@@ -53,7 +53,7 @@ class Result:
     no_input: bool  # nothing at all could be read
     reused: bool  # inputs unchanged: the previous OUT stands
     changed: list[str] = field(default_factory=list)  # --check: OUT-relative paths that would change
-    unused_overrides: list[str] = field(default_factory=list)  # override keys that matched no task
+    unused_overrides: list[str] = field(default_factory=list)  # warning lines: override keys that matched nothing
 
 
 def run(options: Options, progress: Callable[[str, int, int], None] | None = None) -> Result:
@@ -66,7 +66,7 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
     fingerprint = _fingerprint(options, roles_path, module_path)
     if is_ours(options.out) and _previous_fingerprint(options.out) == fingerprint:
         report = json.loads((options.out / "report.json").read_text())
-        return Result(report, no_input=False, reused=True)
+        return Result(report, no_input=False, reused=True, unused_overrides=overrides_mod.check(overrides, report))
 
     # Imported here: a re-run with unchanged inputs never needs ansible-core.
     from .loader import Project
@@ -91,6 +91,7 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         if "TASK" in conversion.components:
             components["components/task.py"] = _task_component()
         report = build_report(list(conversion.results.values()), project.errors, __version__)
+        unused = overrides_mod.check(overrides, report)  # an unknown task id stops here, before OUT is written
         no_input = not written and not conversion.results
         for rel, text in sorted(components.items()):
             staging.write_text(rel, text)
@@ -107,7 +108,6 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    unused = overrides_mod.unused_keys(overrides, report) if overrides else []
     return Result(report, no_input=no_input, reused=False, changed=changed, unused_overrides=unused)
 
 
@@ -144,21 +144,22 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     """Convert every unit and write its orchestrations; return the merged
     Conversion and the number of orchestration files written.
 
-    Units are independent (Converter.convert_unit), so a forked child takes every
-    other one and the second core pays. The child writes its own orchestrations
-    and the files they ship into the staging folder and sends back the rest; merging in unit order makes the result
-    the same as one process converting them all.
+    Units are independent (Converter.convert_unit), so a forked child converts
+    them too and the second core pays: each process takes the next unit when it
+    is free. The child writes its own orchestrations and the files they ship into
+    the staging folder and sends back the rest; merging in unit order makes the
+    result the same as one process converting them all, whoever took which unit.
     """
-    numbered = list(enumerate(units))
     if len(units) < 8 or not hasattr(os, "fork"):
-        return _merged([_convert_part(converter, numbered, staging, progress, len(units), overrides)])
+        return _merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)])
     ctx = multiprocessing.get_context("fork")
+    shared = _Units(units, ctx.Value("i", 0))
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_part, args=(converter, numbered[1::2], staging, sender, overrides))
+    child = ctx.Process(target=_child_part, args=(converter, shared, staging, sender, overrides))
     child.start()
     sender.close()
     try:
-        mine = _convert_part(converter, numbered[0::2], staging, progress, len(units), overrides)
+        mine = _convert_part(converter, shared, staging, progress, len(units), overrides)
         for _, conversion, _ in mine.units:  # while the child finishes
             stubs.prepare(conversion.stubs)
         try:
@@ -173,12 +174,32 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     return _merged([mine, theirs])
 
 
-def _child_part(converter, units: list, staging: Staging, sender, overrides=None) -> None:
-    sender.send(_convert_part(converter, units, staging, None, len(units), overrides))
+class _Units:
+    """(index, unit) pairs, handed to whichever process asks next through a shared counter."""
+
+    def __init__(self, units: list, counter=None):
+        self.units = units
+        self.counter = counter
+
+    def __iter__(self):
+        if self.counter is None:
+            yield from enumerate(self.units)
+            return
+        while True:
+            with self.counter.get_lock():
+                index = self.counter.value
+                self.counter.value += 1
+            if index >= len(self.units):
+                return
+            yield index, self.units[index]
+
+
+def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None) -> None:
+    sender.send(_convert_part(converter, units, staging, None, len(units.units), overrides))
     sender.close()
 
 
-def _convert_part(converter, units: list, staging: Staging, progress, total: int, overrides=None) -> _Part:
+def _convert_part(converter, units: _Units, staging: Staging, progress, total: int, overrides=None) -> _Part:
     done = []
     copied: set[str] = set()
     for index, (kind, path, base) in units:
@@ -189,6 +210,14 @@ def _convert_part(converter, units: list, staging: Staging, progress, total: int
         except RecursionError:
             project = converter.project
             project.error(Source(project.display(path), 1), "nesting too deep to convert")
+            continue
+        except Exception as exc:  # a bug of ours: this unit is lost, the rest converts
+            if os.environ.get("TRIPLEO_MIGRATE_DEBUG"):
+                raise
+            project = converter.project
+            project.error(Source(project.display(path), 1),
+                          f"internal error converting this {kind}: {type(exc).__name__}: {exc} "
+                          "(set TRIPLEO_MIGRATE_DEBUG=1 for the traceback)")
             continue
         if overrides is not None:
             overrides_mod.apply(conversion, overrides)
@@ -308,12 +337,13 @@ def _fingerprint(options: Options, roles_path: list[Path], module_path: list[Pat
         "overrides": _file_digest(options.overrides), "plugins": _plugin_versions(),
     }, sort_keys=True, default=str).encode())
     tool_source = realpath(Path(__file__)).parent  # a changed converter is a changed output
+    out = str(realpath(options.out))  # OUT may lie inside an input tree (the pre-commit hook's "."): not an input
     for root in sorted(set(realpath(p) for p in options.paths + roles_path + module_path + [tool_source])):
         if root.is_file():
             st = root.stat()
             digest.update(f"{root}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         else:
-            _stat_tree(digest, str(root))
+            _stat_tree(digest, str(root), out)
     return digest.hexdigest()
 
 
@@ -325,18 +355,33 @@ def _file_digest(path: Path | None) -> list[str] | None:
 
 
 def _plugin_versions() -> list[list[str]]:
-    """Translators from the tripleo_migrate.translators entry points, by distribution version."""
+    """Translators from the tripleo_migrate.translators entry points: distribution
+    version, and the size and mtime of their top-level module's files (a plugin
+    edited in place, or installed editable, changes the output too)."""
+    import importlib.util
     from importlib.metadata import entry_points
 
     found = []
     for entry in entry_points(group="tripleo_migrate.translators"):
         dist = getattr(entry, "dist", None)
-        found.append([entry.name, entry.value, f"{dist.name}=={dist.version}" if dist else ""])
+        digest = hashlib.sha256()
+        try:  # a top-level name: found without importing anything
+            spec = importlib.util.find_spec(entry.module.split(".")[0])
+        except (ImportError, ValueError):
+            spec = None
+        for place in ([spec.origin] if spec and spec.origin and not spec.submodule_search_locations else []) + \
+                list(spec.submodule_search_locations or [] if spec else []):
+            if os.path.isdir(place):
+                _stat_tree(digest, place)
+            elif os.path.isfile(place):
+                st = os.stat(place)
+                digest.update(f"{place}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        found.append([entry.name, entry.value, f"{dist.name}=={dist.version}" if dist else "", digest.hexdigest()])
     return sorted(found)
 
 
-def _stat_tree(digest, directory: str) -> None:
-    """Size and mtime of every file below directory, in a stable order."""
+def _stat_tree(digest, directory: str, skip: str = "") -> None:
+    """Size and mtime of every file below directory (but not below skip), in a stable order."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -344,7 +389,8 @@ def _stat_tree(digest, directory: str) -> None:
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                _stat_tree(digest, entry.path)
+                if entry.path != skip:
+                    _stat_tree(digest, entry.path, skip)
             else:
                 st = entry.stat(follow_symlinks=False)
                 digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Callable
@@ -68,6 +69,11 @@ def prepare(*modules: str):
 
 
 _loaded = False
+ENTRY_POINT_GROUP = "tripleo_migrate.translators"
+
+
+class TranslatorPluginError(Exception):
+    """A custom translator (entry point) could not be imported; one line for the user."""
 
 
 def load_all() -> None:
@@ -77,6 +83,22 @@ def load_all() -> None:
         return
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         importlib.import_module(f"{__name__}.{info.name}")
-    for entry in sorted(entry_points(group="tripleo_migrate.translators"), key=lambda e: e.name):
-        entry.load()
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+        try:
+            entry.load()
+        except Exception as exc:  # someone else's code: one line naming it, not a traceback
+            message = " ".join(str(exc).split()) or "(no message)"
+            raise TranslatorPluginError(
+                f"{_where(exc)}translator plugin {entry.name} = {entry.value} (entry point group "
+                f"{ENTRY_POINT_GROUP}) failed to load: {type(exc).__name__}: {message}") from None
     _loaded = True
+
+
+def _where(exc: BaseException) -> str:
+    """'file:line: ' of the plugin code that raised (a SyntaxError's own place), or ''."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno or 1}: "
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if not f.filename.startswith("<frozen ") and "importlib" not in f.filename
+            and f.filename != __file__]
+    return f"{ours[-1].filename}:{ours[-1].lineno}: " if ours else ""
