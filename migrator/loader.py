@@ -24,7 +24,7 @@ from . import modules, yamlio
 from .discover import IMPORT_PLAYBOOK_KEYS, YAML_SUFFIXES, is_role_dir, looks_like_playbook
 from .model import Block, Finding, LoadError, Node, Severity, Source, Task, realpath
 
-TASK_KEYWORDS = frozenset(AnsibleTask.fattributes) | {"local_action", "action", "args"}
+TASK_KEYWORDS = frozenset(AnsibleTask.fattributes) | {"local_action", "action", "args", "listen"}  # listen: a Handler keyword
 BLOCK_KEYWORDS = frozenset(AnsibleBlock.fattributes)
 # Keywords that real input sometimes mis-indents into the module arguments.
 _MISPLACED = frozenset({"register", "ignore_errors", "when", "become", "notify", "tags",
@@ -220,7 +220,7 @@ class Project:
         if data is None:
             return {}
         if not isinstance(data, dict):
-            self.error(Source(self.display(path), 1), f"variables file must be a mapping, not {type(data).__name__}")
+            self.error(Source(self.display(path), 1), f"variables file must be a mapping, not {yamlio.kind(data)}")
             return None
         return data
 
@@ -232,8 +232,13 @@ class Project:
             return []
         if not isinstance(data, dict):
             return []
+        listed = data.get("dependencies") or []
+        if not isinstance(listed, list):
+            self.error(Source(self.display(meta), getattr(data, "line", 1) or 1),
+                       f"dependencies must be a list, not {yamlio.kind(listed)}")
+            return []
         deps = []
-        for item in data.get("dependencies") or []:
+        for item in listed:
             line = getattr(item, "line", getattr(data, "line", 1))
             source = Source(self.display(meta), line)
             if isinstance(item, str):
@@ -263,7 +268,7 @@ class Project:
             return tf
         if not isinstance(data, list):
             tf.error = self.error(Source(tf.display, getattr(data, "line", 1) or 1),
-                                  f"a task list must be a YAML list, not {type(data).__name__}")
+                                  f"a task list must be a YAML list, not {yamlio.kind(data)}")
             return tf
         tf.nodes = load_nodes(data, tf, self, role, counter={})
         return tf
@@ -306,7 +311,11 @@ class Project:
                     value = []
                 plays_nodes[section] = load_nodes(value, tf, self, None, counter)
             roles = []
-            for ref in item.get("roles") or []:
+            listed = item.get("roles") or []
+            if not isinstance(listed, list):
+                self.error(Source(display, source.line), f"play roles must be a list, not {yamlio.kind(listed)}")
+                listed = []
+            for ref in listed:
                 ref_source = Source(display, getattr(ref, "line", source.line) or source.line)
                 if isinstance(ref, str):
                     roles.append(RoleRef(ref, {}, {}, ref_source))
@@ -366,18 +375,20 @@ def _task_id(tf: TaskFile, module: str, name: str | None, counter: dict) -> str:
 
 def load_nodes(data: list, tf: TaskFile, project: Project, role: Role | None, counter: dict) -> list[Node]:
     nodes: list[Node] = []
-    for item in data:
-        node = load_node(item, tf, project, role, counter)
+    lines = getattr(data, "item_lines", None) or [0] * len(data)
+    for item, line in zip(data, lines):
+        node = load_node(item, tf, project, role, counter, line)
         if node is not None:
             nodes.append(node)
     return nodes
 
 
-def load_node(item: Any, tf: TaskFile, project: Project, role: Role | None, counter: dict) -> Node | None:
-    line = getattr(item, "line", 0) or _parent_line(tf)
+def load_node(item: Any, tf: TaskFile, project: Project, role: Role | None, counter: dict,
+              line: int = 0) -> Node | None:
+    line = getattr(item, "line", 0) or line or _parent_line(tf)
     source = Source(tf.display, line)
     if not isinstance(item, dict):
-        project.error(source, f"a task must be a mapping, not {type(item).__name__}: {_short(item)}")
+        project.error(source, f"a task must be a mapping, not {yamlio.kind(item)}: {_short(item)}")
         return None
     dup_findings = [Finding(key, Severity.WARNING, f"duplicate key {key!r} at line {dup_line}; Ansible keeps the last one")
                     for key, dup_line in getattr(item, "duplicates", [])]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ UNSUPPORTED = {
     "ansible.builtin.group_by": "creates Ansible inventory groups at run time; Directord has no groups",
 }
 MAX_INCLUDE_DEPTH = 64
+LOCALHOST = frozenset({"localhost", "127.0.0.1", "::1"})
+PLAY_SCOPED_LAYERS = ("role_defaults", "play_vars", "play_vars_files", "role_vars")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Scope:
     def with_keywords(self, keywords: dict[str, Any]) -> "Scope":
         merged = dict(self.keywords)
         merged.update({k: keywords[k] for k in INHERITED if k in keywords})
+        if self.keywords and keywords.get("environment") is not None and dict(self.keywords).get("environment"):
+            # environments add up, outer first (ansible-core extends the parents' list)
+            merged["environment"] = _as_list(dict(self.keywords)["environment"]) + _as_list(keywords["environment"])
         when = self.when + tuple(_as_list(keywords.get("when")))
         variables = dict(self.vars)
         if isinstance(keywords.get("vars"), dict):
@@ -255,7 +261,9 @@ class Converter:
         scope = Scope(base_dir=pb.path.parent, file=pb.path)
         scope = scope.with_keywords({"when": inherited.get("when")}).with_keywords(play.keywords)
         scope = replace(scope, vars=())  # play vars are a layer, not task vars
-        self._vars_job(orch, "play_vars", dict(inherited.get("vars") or {}, **play.vars), play.source, output)
+        # play-scoped layers start empty in every play (set_fact, include_vars and facts stay)
+        self._vars_job(orch, "play_vars", dict(inherited.get("vars") or {}, **play.vars), play.source, output,
+                       clear=PLAY_SCOPED_LAYERS)
         for entry in play.vars_files:
             self._vars_file(orch, pb, entry, play.source, output)
         if self.extra_vars:
@@ -345,10 +353,13 @@ class Converter:
         if role.vars:
             self._vars_job(orch, "role_vars", role.vars, role.vars_source.get("vars", source), output)
 
-    def _vars_job(self, orch: Orchestration, layer: str, values: dict[str, Any], source: Source, output: str) -> None:
-        if not values:
+    def _vars_job(self, orch: Orchestration, layer: str, values: dict[str, Any], source: Source, output: str,
+                  clear: tuple[str, ...] = ()) -> None:
+        if not values and not clear:
             return
         task = {"module": "tm.vars", "source": str(source), "args": {"layer": layer, "vars": yamlio.plain(values)}}
+        if clear:
+            task["args"]["clear"] = list(clear)
         orch.groups.append(JobGroup(source, f"{layer.replace('_', ' ')}", [self._task_job(task)]))
 
     # -- nodes ----------------------------------------------------------
@@ -421,8 +432,11 @@ class Converter:
             return
         path = self._find_task_file(name, scope)
         if path is None:
-            self.project.error(task.source, f"included task file not found: {name}")
-            self._unsupported(orch, task, scope, output, f"included task file not found: {name}", record_error=False)
+            outside = any(realpath(c).is_file() for c in self._task_file_candidates(name, scope))
+            problem = (f"included task file lies outside the input tree, not read: {name}" if outside
+                       else f"included task file not found: {name}")
+            self.project.error(task.source, problem)
+            self._unsupported(orch, task, scope, output, problem, record_error=False)
             return
         if str(path) in scope.stack or len(scope.stack) > MAX_INCLUDE_DEPTH:
             self.project.error(task.source, f"include cycle: {name} includes itself")
@@ -498,17 +512,21 @@ class Converter:
         self._run_role(orch, role, ref, scope, output, tasks_file, handlers_file, set(), handlers=handlers)
 
     def _find_task_file(self, name: str, scope: Scope) -> Path | None:
+        for candidate in self._task_file_candidates(name, scope):
+            candidate = realpath(candidate)
+            if candidate.is_file() and self.inside_input(candidate):
+                return candidate
+        return None
+
+    @staticmethod
+    def _task_file_candidates(name: str, scope: Scope) -> list[Path]:
         candidates = []
         if scope.role is not None:
             candidates.append(scope.role.path / "tasks" / name)
         candidates.append(scope.base_dir / name)
         if scope.file is not None:
             candidates.append(scope.file.parent / name)
-        for candidate in candidates:
-            candidate = realpath(candidate)
-            if candidate.is_file() and self.inside_input(candidate):
-                return candidate
-        return None
+        return candidates
 
     # -- handlers -------------------------------------------------------
 
@@ -526,8 +544,16 @@ class Converter:
         keywords = dict(scope.keywords)
         keywords.update(task.keywords)
         findings = list(task.findings)
+        for problem in jinja.syntax_problems(task.args, task.keywords):
+            # Ansible fails this task when it runs; the input is broken now
+            self.project.error(task.source, problem)
+            findings.append(Finding("jinja", Severity.ERROR, problem))
         if task.module in UNSUPPORTED:
             return self._unsupported_group(task, scope, output, UNSUPPORTED[task.module])
+        for name in _controller_lookups(task):
+            problem = (f"lookup {name!r} reads Ansible's controller; the node has no such lookup, "
+                       "so the task fails there when it renders it")
+            findings.append(Finding("lookup", Severity.ERROR, problem))
         runtime_needed = self._runtime_keywords(task, scope)
         outcome: Outcome
         if not runtime_needed and task.module in NATIVE:
@@ -575,7 +601,12 @@ class Converter:
     def _apply_conversion_keywords(self, jobs: list[Job], keywords: dict[str, Any], ctx: TaskContext) -> list[Job]:
         """run_once and delegate_to shape where jobs run, not what they do."""
         delegate = keywords.get("delegate_to")
-        if delegate is not None:
+        if delegate in LOCALHOST:
+            # Ansible's controller is no Directord node: a node identity "localhost" never exists
+            ctx.finding("delegate_to", Severity.WARNING,
+                        f"delegate_to {delegate} (Ansible's controller) has no Directord node; "
+                        "the job runs on the play's targets instead")
+        elif delegate is not None:
             if isinstance(delegate, str) and not jinja.is_template(delegate):
                 for job in jobs:
                     job.assign = [delegate]
@@ -612,6 +643,10 @@ class Converter:
                     "no_log", "check_mode", "become_user", "async", "poll"):
             if key in keywords and keywords[key] is not None:
                 spec[key] = yamlio.plain(keywords[key])
+        inherited_env = dict(scope.keywords).get("environment")
+        if inherited_env and task.keywords.get("environment") is not None:
+            # the task's environment adds to the blocks' and play's, which come first
+            spec["environment"] = yamlio.plain(_as_list(inherited_env) + _as_list(task.keywords["environment"]))
         for key in ("failed_when", "changed_when"):
             if key in task.keywords:
                 spec[key] = yamlio.plain(_as_list(task.keywords[key]))
@@ -698,6 +733,8 @@ class Converter:
     # -- files ----------------------------------------------------------
 
     def stage(self, src: str, kind: str, scope: Scope, ctx: TaskContext) -> str | None:
+        if scope.role is not None:  # the one variable a src path may use that is known now
+            src = _ROLE_PATH.sub(lambda _: str(scope.role.path), src)
         if jinja.is_template(src):
             ctx.finding("src", Severity.ERROR, f"src {src!r} is templated; the file cannot be found at conversion")
             return None
@@ -714,6 +751,8 @@ class Converter:
                 ctx.finding("src", Severity.ERROR, f"src {src!r} lies outside the input tree; not copied")
                 return None
             if real.is_file():
+                if kind == "templates":
+                    self._check_template(real)
                 if scope.role is not None and real.is_relative_to(scope.role.path):
                     rel = Path("roles") / scope.role.name / real.relative_to(scope.role.path)
                 else:
@@ -721,16 +760,48 @@ class Converter:
                 self.out.staged[str(rel)] = real
                 return str(rel)
             if real.is_dir():
-                ctx.finding("src", Severity.ERROR, f"src {src!r} is a directory; directory copies are not carried yet")
-                return None
+                if kind != "files":
+                    ctx.finding("src", Severity.ERROR, f"src {src!r} is a directory, not a template")
+                    return None
+                return self._stage_tree(real, scope, ctx, src)
         ctx.finding("src", Severity.ERROR, f"src file not found: {src}")
         return None
+
+    def _stage_tree(self, real: Path, scope: Scope, ctx: TaskContext, src: str) -> str | None:
+        """Stage every file below a directory src (copy follows links, as local_follow does).
+
+        Returns the directory's OUT-relative path; staged_tree() lists what is in it."""
+        if scope.role is not None and real.is_relative_to(scope.role.path):
+            base = Path("roles") / scope.role.name / real.relative_to(scope.role.path)
+        else:
+            base = Path("playbooks") / self._key(real)
+        for dirpath, dirnames, filenames in os.walk(real, followlinks=True):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = realpath(Path(dirpath) / name)
+                if not self.inside_input(path):
+                    ctx.finding("src", Severity.ERROR, f"{src!r} holds {name!r}, which lies outside the input tree")
+                    return None
+                if path.is_file():
+                    self.out.staged[str(base / Path(dirpath, name).relative_to(real))] = path
+        return str(base)
+
+    def _check_template(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.project.error(Source(self.project.display(path), 1), f"cannot read the template: {exc}")
+            return
+        problem = jinja.template_problem(text)
+        if problem:
+            self.project.error(Source(self.project.display(path), problem[0]), problem[1])
 
     def node_stage_path(self, out_rel: str) -> str:
         return f"{NODE_STAGE_DIR}/{out_rel}"
 
 
 _PENDING = "<pending>"
+_ROLE_PATH = re.compile(r"\{\{\s*role_path\s*\}\}")
 
 
 class _NoLoop:
@@ -739,6 +810,22 @@ class _NoLoop:
 
 
 _NO_LOOP = _NoLoop()
+
+
+_LOOKUP_CALL = re.compile(r"\b(?:lookup|query|q)\(\s*['\"]([\w.]+)['\"]")
+
+
+def _controller_lookups(task: Task) -> list[str]:
+    """lookup()/query() calls in a task that the node cannot run (they need the controller)."""
+    found = []
+    for text in jinja.walk_strings([task.args, task.keywords]):
+        if "(" not in text or not ("lookup" in text or "query" in text or "q(" in text):
+            continue
+        for name in _LOOKUP_CALL.findall(text):
+            short = name.rsplit(".", 1)[-1] if name.startswith("ansible.builtin.") else name
+            if short not in runtime_support.node_lookups() and name not in found:
+                found.append(name)
+    return found
 
 
 def stub_verb(module: str) -> str:

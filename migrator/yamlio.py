@@ -47,6 +47,17 @@ class LineDict(dict):
         self.duplicates: list[tuple[str, int]] = []
 
 
+class LineList(list):
+    """A sequence that knows its 1-based start line and each item's."""
+
+    __slots__ = ("line", "item_lines")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.item_lines: list[int] = []
+
+
 class UnsafeStr(str):
     """A ``!unsafe`` value: Ansible never templates it."""
 
@@ -75,12 +86,21 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode):
         data[key] = loader.construct_object(value_node, deep=True)
 
 
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode):
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.item_lines = [child.start_mark.line + 1 for child in node.value]
+    yield data
+    data.extend(loader.construct_object(child, deep=True) for child in node.value)
+
+
 def _construct_timestamp(loader: _Loader, node: yaml.Node):
     # Ansible keeps dates as written when they reach a module; JSON needs str.
     return loader.construct_scalar(node)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("!unsafe", lambda loader, node: UnsafeStr(loader.construct_scalar(node)))
 _Loader.add_constructor("!vault", lambda loader, node: VaultStr(loader.construct_scalar(node)))
@@ -184,3 +204,19 @@ def plain(data: Any) -> Any:
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data
+
+
+def kind(value: Any) -> str:
+    """What a YAML value is, in YAML's words (for messages)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string"
+
