@@ -9,6 +9,7 @@ The ports are concatenated into one component, so every name here carries the
 `common_` prefix, and no port may call into this file at import time.
 """
 
+import copy
 import ctypes
 import decimal
 import errno
@@ -37,6 +38,21 @@ _COMMON_FILE_ARGS = {
     "setype": {"type": "str"},
     "attributes": {"type": "str", "aliases": ["attr"]},
     "unsafe_writes": {"type": "bool", "default": False},
+}
+
+# the url arguments uri and get_url share (ansible.module_utils.urls.url_argument_spec)
+COMMON_URL_SPEC = {
+    "url": {"type": "str"},
+    "force": {"type": "bool", "default": False},
+    "http_agent": {"type": "str", "default": "ansible-httpget"},
+    "use_proxy": {"type": "bool", "default": True},
+    "validate_certs": {"type": "bool", "default": True},
+    "url_username": {"type": "str"},
+    "url_password": {"type": "str"},
+    "force_basic_auth": {"type": "bool", "default": False},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path"},
+    "use_gssapi": {"type": "bool", "default": False},
 }
 
 # Ansible prints its frozensets, whose order varies per process; a fixed order
@@ -210,7 +226,8 @@ def _common_check_spec(spec, params, ctx, errors, context, checks):
             errors.append("parameters are mutually exclusive: %s%s" % ("|".join(group), where))
     for key, option in spec.items():
         if key not in params and option.get("default") is not None:
-            params[key] = option["default"]
+            # a copy: a port may change what it was given (uri adds headers)
+            params[key] = copy.deepcopy(option["default"])
     missing = sorted(k for k, option in spec.items() if option.get("required") and k not in params)
     if missing:
         errors.append("missing required arguments: %s%s" % (", ".join(missing), where))
