@@ -581,7 +581,8 @@ def test_ports_get_templated_params_and_context(node, component, tmp_path):
     assert result["params"]["p"] == 2 and "gone" not in result["params"]
     assert (result["check_mode"], result["become_user"], result["environment"]) == (True, "stack", {"A": "1", "B": 2})
     assert result["rendered"] == "\n2-E\n"  # what the template module writes
-    assert node.debug("{{ ansible_check_mode }}", check_mode=True).result["msg"] is True
+    # as ansible-core: the keyword does not set ansible_check_mode (only --check does)
+    assert node.debug("{{ ansible_check_mode }}", check_mode=True).result["msg"] is False
     assert node.debug("{{ ansible_check_mode }}").result["msg"] is False
     assert outcome.status == "changed"
 
@@ -652,9 +653,12 @@ def test_async_times_out_and_async_status_returns_the_result(node):
     started = node.run("ansible.builtin.command", {"cmd": "echo done"}, register="job",
                        **{"async": 30, "poll": 0})
     assert started.ok and started.result["ansible_job_id"]
+    # poll: 0 registers the async wrapper's answer, as ansible-core does
+    assert (started.result["started"], started.result["finished"], started.result["changed"]) == (True, False, True)
+    assert "stdout" not in started.result
     status = node.run("ansible.builtin.async_status", {"jid": "{{ job.ansible_job_id }}"}, register="st",
                       until="st is finished", retries=3, delay=0)
-    assert status.result.get("finished") == 1 and status.result.get("stdout") == "done", status.raw
+    assert status.result.get("finished") is True and status.result.get("stdout") == "done", status.raw
     node.run("ansible.builtin.async_status", {"jid": "{{ job.ansible_job_id }}", "mode": "cleanup"})
     gone = node.run("ansible.builtin.async_status", {"jid": "{{ job.ansible_job_id }}"}, ignore_errors=True)
     assert gone.result["msg"] == "could not find job"
@@ -1014,3 +1018,42 @@ def test_task_jobs_in_a_real_directord(directord_cluster_factory, tmp_path):
     ]}])
     assert not failing.ok
     assert "stop here" in json.dumps(failing.jobs[0].stderr)
+
+
+# -- found by the differential fixtures ------------------------------------------------------
+
+def test_every_handler_listening_to_a_topic_runs(node):
+    node.debug("changed", changed_when=True, notify=["restart things"])
+    assert node.debug("second", handler={"names": ["second", "restart things"]}).status == "ok"
+    assert node.debug("third", handler={"names": ["third", "restart things"]}).status == "ok"
+    # each ran for that notification; a new one runs them again
+    assert node.debug("second", handler={"names": ["second", "restart things"]}).status == "skipped"
+    node.debug("changed", changed_when=True, notify=["third"])
+    assert node.debug("second", handler={"names": ["second", "restart things"]}).status == "skipped"
+    assert node.debug("third", handler={"names": ["third", "restart things"]}).status == "ok"
+
+
+def test_a_new_play_clears_play_scoped_layers(node):
+    node.vars(only_first="x")
+    node.vars("role_vars", from_role="r")
+    node.run("ansible.builtin.set_fact", {"kept": "k"})
+    outcome = node.run("tm.vars", {"layer": "play_vars", "vars": {"second": 2},
+                                   "clear": ["role_defaults", "play_vars", "play_vars_files", "role_vars"]})
+    assert outcome.ok, outcome.raw
+    shown = node.debug("{{ only_first | default('gone') }} {{ from_role | default('gone') }} {{ kept }} {{ second }}")
+    assert shown.result["msg"] == "gone gone k 2"
+
+
+def test_include_vars_of_a_templated_name_picks_the_inlined_file(node):
+    node.vars(flavour="b")
+    candidates = {"flavour-a.yml": ["/p/vars/flavour-a.yml", {"setting": "a"}],
+                  "flavour-b.yml": ["/p/vars/flavour-b.yml", {"setting": "{{ flavour }}-b"}]}
+    outcome = node.run("ansible.builtin.include_vars", {"file": "flavour-{{ flavour }}.yml",
+                                                        "_candidates": candidates}, register="r")
+    assert outcome.ok, outcome.raw
+    assert node.debug("{{ setting }} {{ r.ansible_included_var_files }}").result["msg"] == \
+        "b-b ['/p/vars/flavour-b.yml']"
+    node.vars(flavour="c")
+    missing = node.run("ansible.builtin.include_vars", {"file": "flavour-{{ flavour }}.yml",
+                                                        "_candidates": candidates}, ignore_errors=True)
+    assert missing.status == "ignored" and "flavour-c.yml" in missing.result["msg"]

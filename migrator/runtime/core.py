@@ -4,7 +4,8 @@ The job carries the task (docs/runtime.md); the node keeps Ansible's state
 in the Directord cache under `tm`:
 
     {"layers": {layer: {name: raw value}},   # variables by precedence layer
-     "notified": [handler names/topics],
+     "notified": [handler names/topics],              # pending, for messages
+     "notify_gen": {name/topic: n}, "handled": {handler: n},  # n counts notifications
      "failed": {source, name, msg, path} | None,       # the host failed
      "blocks": {block id: {source, path}},             # blocks being rescued
      "ended": {parent_id, source} | None,              # meta end_play/end_host
@@ -127,6 +128,8 @@ class HostState:
         tm = cache.get("tm") or {}
         self.layers = tm.get("layers", {})
         self.notified = tm.get("notified", [])
+        self.notify_gen = tm.get("notify_gen", {})
+        self.handled = tm.get("handled", {})
         self.failed = tm.get("failed")
         self.blocks = tm.get("blocks", {})
         self.ended = tm.get("ended")
@@ -168,6 +171,7 @@ class HostState:
             self._materialise(identity)
         self.cache["tm"] = {
             "layers": self.layers, "notified": self.notified, "failed": self.failed,
+            "notify_gen": self.notify_gen, "handled": self.handled,
             "blocks": self.blocks, "ended": self.ended, "trusted": sorted(self.trusted),
             "written": self.written, "async_jobs": self.async_jobs,
         }
@@ -325,8 +329,12 @@ class TaskRun:
         handler = self.task.get("handler")
         if handler:
             names = _listify(handler.get("names"))
-            if not any(name in self.state.notified for name in names):
+            # every handler listening to a topic runs once per notification of it
+            key = json.dumps(names)
+            last = self.state.handled.get(key, 0)
+            if not any(self.state.notify_gen.get(name, 0) > last for name in names):
                 return Report(self.task, "skipped", True, msg="skipped: handler not notified")
+            self.state.handled[key] = max(self.state.notify_gen.values())
             self.state.notified = [n for n in self.state.notified if n not in names]
         return None
 
@@ -411,7 +419,9 @@ class TaskRun:
     def _execute(self, variables):
         """ansible-core's TaskExecutor._execute for one item (or the whole task)."""
         check_mode = boolean(Templar(variables).template(self.task.get("check_mode", False)), strict=False)
-        variables.bind("ansible_check_mode", check_mode)
+        # ansible-core sets ansible_check_mode from the --check option only (load_options_vars),
+        # never from the task's check_mode keyword; a converted run has no --check
+        variables.bind("ansible_check_mode", False)
         templar = Templar(variables)
         try:
             run, false_condition = templar.all_true(_listify(self.task.get("when")))
@@ -526,8 +536,14 @@ class TaskRun:
         """`async` tasks run to completion here (the converter says so for poll: 0);
         their result is kept under a job id for async_status, as Ansible's is."""
         jid = "j%s" % _fingerprint([self.source, len(self.state.async_jobs)])[:12]
-        result = dict(result, ansible_job_id=jid, started=1, finished=1)
+        results_file = os.path.join(os.path.expanduser("~/.ansible_async"), jid)
+        result = dict(result, ansible_job_id=jid, started=True, finished=True, results_file=results_file)
         self.state.async_jobs[jid] = result
+        poll = self.task.get("poll", 15)
+        if str(poll).strip() in ("0", "False", "false"):
+            # fire and forget: Ansible registers the wrapper's answer, not the module's
+            return {"ansible_job_id": jid, "started": True, "finished": False, "results_file": results_file,
+                    "changed": True, "failed": False}
         return result
 
     # after the run ---------------------------------------------------------------
@@ -554,6 +570,7 @@ class TaskRun:
             name = templar.template(name)
             if name not in self.state.notified:
                 self.state.notified.append(name)
+            self.state.notify_gen[name] = max(self.state.notify_gen.values(), default=0) + 1
 
     def _fail(self, result, templar, no_log):
         msg = str(result.get("msg") or "Task failed")
@@ -718,10 +735,17 @@ def _set_fact(run, params, templar):
 
 
 def _include_vars(run, params, templar):
-    _check_params(run.module, params, ("file", "_raw_params", "data", "name"))
+    _check_params(run.module, params, ("file", "_raw_params", "data", "name", "_candidates", "_path"))
     path = params.get("file") or params.get("_raw_params")
-    if "data" in params:
-        data, files = params["data"], []
+    if "_candidates" in params:
+        # a templated name: the converter inlined every file it could render to, {name: [path, data]}
+        candidates = params["_candidates"]
+        if path not in candidates:
+            raise ModuleFailed("Could not find or access '%s' on the Ansible Controller." % path)
+        found, data = candidates[path]
+        files = [found]
+    elif "data" in params:
+        data, files = params["data"], [params["_path"]] if params.get("_path") else []
     elif path:
         try:
             with open(path) as f:
@@ -758,9 +782,14 @@ def _async_status(run, params, templar):
         # a module failure, not an action-plugin error: no "Task failed" prefix
         return ModuleFailed("could not find job", ansible_job_id=jid, started=1, finished=1).result
     if mode == "cleanup":
-        del run.state.async_jobs[jid]
-        return {"ansible_job_id": jid, "erased": jid, "changed": False}
-    return dict(run.state.async_jobs[jid])
+        erased = run.state.async_jobs.pop(jid).get("results_file", jid)
+        return {"ansible_job_id": jid, "erased": erased, "started": False, "finished": False,
+                "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [], "changed": False}
+    # the action plugin's defaults, under the module's result; started/finished are booleans
+    result = {"stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": []}
+    result.update(run.state.async_jobs[jid])
+    result.update(started=True, finished=True)
+    return result
 
 
 def _meta(run, params, templar):
@@ -789,12 +818,14 @@ def _end_play(run, params, templar):
 
 
 def _tm_vars(run, params, templar):
-    _check_params(run.module, params, ("layer", "vars"))
-    layer, values = params.get("layer"), params.get("vars")
-    if layer not in LAYERS:
-        raise ModuleFailed("layer must be one of %s, got %r" % (", ".join(LAYERS), layer))
+    _check_params(run.module, params, ("layer", "vars", "clear"))
+    layer, values, clear = params.get("layer"), params.get("vars"), _listify(params.get("clear"))
+    if layer not in LAYERS or any(c not in LAYERS for c in clear):
+        raise ModuleFailed("layer must be one of %s, got %r" % (", ".join(LAYERS), [layer] + clear))
     if not isinstance(values, dict):
         raise ModuleFailed("vars must be a dict, got %s" % type(values).__name__)
+    for name in clear:  # a new play: the last play's vars and roles are out of scope
+        run.state.clear_layer(name)
     run.state.set_vars(layer, values)
     return {"changed": False, "msg": "%d variables set in %s" % (len(values), layer)}
 
@@ -819,7 +850,7 @@ PSEUDO_MODULES = {
 RAW_ARGS = {
     "ansible.builtin.debug": ("var",),
     "ansible.builtin.assert": ("that",),
-    "ansible.builtin.include_vars": ("data",),
+    "ansible.builtin.include_vars": ("data", "_candidates"),
     "ansible.builtin.meta": ("_raw_params",),
     "tm.vars": ("vars",),
 }

@@ -519,7 +519,54 @@ def inversepower(x, base=2):
         raise FilterError("root() can only be used on numbers") from ex
 
 
+_COMMENT_STYLES = {
+    "plain": {"decoration": "# "},
+    "erlang": {"decoration": "% "},
+    "c": {"decoration": "// "},
+    "cblock": {"beginning": "/*", "decoration": " * ", "end": " */"},
+    "xml": {"beginning": "<!--", "decoration": " - ", "end": "-->"},
+}
+
+
+def comment(text, style="plain", **kw):
+    """ansible.builtin.comment"""
+    if style not in _COMMENT_STYLES:
+        raise FilterError("Invalid style %r." % (style,))
+    style_params = _COMMENT_STYLES[style]
+    prepostfix = kw["decoration"] if "decoration" in kw else style_params["decoration"]
+    p = {"newline": "\n", "beginning": "", "prefix": prepostfix.rstrip(), "prefix_count": 1,
+         "decoration": "", "postfix": prepostfix.rstrip(), "postfix_count": 1, "end": ""}
+    p.update(style_params)
+    p.update(kw)
+    beginning = "%s%s" % (p["beginning"], p["newline"]) if p["beginning"] else ""
+    prefix = ""
+    if p["prefix"]:
+        prefix = (("%s%s" % (p["prefix"], p["newline"])) if p["prefix"] != p["newline"]
+                  else p["newline"]) * int(p["prefix_count"])
+    body = ("%s%s" % (p["decoration"], text.replace(p["newline"], "%s%s" % (p["newline"], p["decoration"])))).replace(
+        "%s%s" % (p["decoration"], p["newline"]), "%s%s" % (p["decoration"].rstrip(), p["newline"]))
+    postfix = p["newline"].join([""] + [p["postfix"] for _ in range(int(p["postfix_count"]))])
+    end = "%s%s" % (p["newline"], p["end"]) if p["end"] else ""
+    return "%s%s%s%s%s" % (beginning, prefix, body, postfix, end)
+
+
+def urlsplit(value, query="", alias="urlsplit"):
+    """ansible.builtin.urlsplit"""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(value)
+    results = {key: getattr(parts, key) for key in dir(parts)
+               if not (key.startswith("_") or key in ("count", "index", "geturl", "encode"))}
+    if query:
+        if query not in results:
+            raise FilterError(alias + ": unknown URL component: %s" % query)
+        return results[query]
+    return results
+
+
 FILTERS = {
+    "comment": comment,
+    "urlsplit": urlsplit,
     "b64decode": b64decode,
     "b64encode": b64encode,
     "to_uuid": to_uuid,

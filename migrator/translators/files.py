@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import jinja
 from ..jobs import NODE_STAGE_DIR, octal_mode, path_token
-from ..model import Job, Severity
+from ..model import Job, Outcome, Severity
 from . import Native, Prepared, native, prepare
 
 _COPY_NATIVE_ARGS = {"src", "dest", "mode", "owner", "group"}
@@ -90,9 +90,17 @@ def copy(task, ctx):
     if owner:
         flags.append(f"--chown {owner}")
     staged = ctx.stage(src, "files")
-    if staged is None or path_token(staged) is None:
-        return None
-    return Native([Job("COPY", " ".join(flags + [staged, dest]))])
+    if staged is None or path_token(staged) is None or staged not in ctx.converter.out.staged:
+        return None  # a directory src goes to the runtime
+    jobs = [Job("COPY", " ".join(flags + [staged, dest]))]
+    # COPY leaves a destination whose content already matches untouched, mode and owner
+    # included (builtin_copy returns before its chmod/chown); Ansible still sets them
+    fix = _cache_flag(templated)
+    if "mode" in args:
+        jobs.append(Job("RUN", " ".join(fix + ["chmod", octal_mode(args["mode"]), dest])))
+    if owner:
+        jobs.append(Job("RUN", " ".join(fix + ["chown", owner, dest])))
+    return Native(jobs, Outcome.LOWERED if len(jobs) > 1 else Outcome.NATIVE)
 
 
 def _stage_on_node(task, ctx, kind: str) -> Prepared:
@@ -107,13 +115,36 @@ def _stage_on_node(task, ctx, kind: str) -> Prepared:
     if staged is None:
         return Prepared(None, findings=list(ctx.findings))
     node_path = f"{NODE_STAGE_DIR}/{staged}"
-    token = path_token(staged)
-    if token is None:
-        return Prepared(None, findings=[_error("src", f"src path {staged!r} cannot be carried by COPY")])
-    args["src"] = node_path
-    # COPY does not create the staging directory.
-    parent = node_path.rsplit("/", 1)[0]
-    return Prepared(args, jobs_before=[Job("WORKDIR", parent), Job("COPY", f"--skip-cache {token} {node_path}")])
+    everything = ctx.converter.out.staged
+    if staged in everything:
+        files = {staged: everything[staged]}
+    else:  # a directory: every file below it (a trailing slash on src keeps rsync's meaning)
+        files = {rel: path for rel, path in sorted(everything.items()) if rel.startswith(staged + "/")}
+    jobs = [Job("WORKDIR", node_path)] if staged not in everything else []
+    made = {node_path}
+    for rel, path in files.items():
+        token = path_token(rel)
+        if token is None:
+            return Prepared(None, findings=[_error("src", f"src path {rel!r} cannot be carried by COPY")])
+        target = f"{NODE_STAGE_DIR}/{rel}"
+        parent = target.rsplit("/", 1)[0]
+        if parent not in made:  # COPY does not create directories
+            jobs.append(Job("WORKDIR", parent))
+            made.add(parent)
+        # Directord writes a new file with the default mode: keep the source's (mode: preserve)
+        jobs.append(Job("COPY", f"--skip-cache --chmod {_source_mode(path)} {token} {target}"))
+    args["src"] = node_path + ("/" if staged not in everything and src.endswith("/") else "")
+    if args.get("mode") == "preserve" and staged in everything:
+        # preserve means the controller file's mode, known now (the staged copy may be stale)
+        args["mode"] = _source_mode(files[staged])
+    return Prepared(args, jobs_before=jobs)
+
+
+def _source_mode(path) -> str:
+    import os
+    import stat
+
+    return f"0{stat.S_IMODE(os.stat(path).st_mode):o}"
 
 
 def _error(what, message):
