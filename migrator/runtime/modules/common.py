@@ -341,6 +341,18 @@ def common_bin_path(name, ctx, required=False):
     return None
 
 
+def common_best_locale(ctx):
+    """The locale Ansible's get_best_parsable_locale picks, for tools whose output a port parses."""
+    tool = common_bin_path("locale", ctx)
+    if tool:
+        rc, out, _ = common_run(ctx, [tool, "-a"])
+        available = out.strip().splitlines() if rc == 0 and out else []
+        for preferred in ("C.utf8", "C.UTF-8", "en_US.utf8", "en_US.UTF-8", "C", "POSIX"):
+            if preferred in available:
+                return preferred
+    return "C"
+
+
 def common_run(ctx, args, data=None, binary_data=False, cwd=None, expand=True,
                use_unsafe_shell=False, executable=None, environ_update=None):
     """AnsibleModule.run_command: returns (rc, stdout, stderr).
