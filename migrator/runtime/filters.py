@@ -1038,15 +1038,53 @@ def _first_found_candidates(terms):
     return candidates, skip
 
 
-def lookup_first_found(terms):
-    """Paths are searched on the node, as given: the controller's role dirs do not exist there."""
+def lookup_first_found(terms, search=None):
+    """Paths are searched on the node, as given: the controller's role dirs do not exist there;
+    with `search` (a task's shipped candidates), relative names resolve as Ansible's search path
+    does, among the files the converter shipped from the role or playbook (search_shipped)."""
     candidates, skip = _first_found_candidates(terms)
     for path in candidates:
-        if os.path.exists(path):
+        if search is not None:
+            found = search_shipped(path, search)
+            if found is not None:
+                return [found]
+        elif os.path.exists(path):
             return [os.path.abspath(path)]
     if skip:
         return []
     raise FilterError("No file was found when using first_found.")
+
+
+def search_shipped(name, search):
+    """Where Ansible would find `name` on its controller, among the files the converter shipped.
+
+    search (a task's `search` key): {"subdir": "vars"|"templates"|"files", "dirs": [[node dir,
+    gated], ...] (ansible-core's path_dwim_relative_stack order over the task's search path; a
+    gated dir is skipped when the name already starts with subdir/), "files": [node paths
+    shipped], "patterns": [regexes: every name the task's template could render to that the
+    converter shipped for]}. A name no pattern foresaw (an absolute path on the controller, a
+    `../`) raises: the node cannot see the controller's files, and a miss must not pass for
+    "not found". None when no shipped file answers to the name.
+    """
+    if not isinstance(name, str) or not any(re.fullmatch(p, name) for p in search.get("patterns") or ()):
+        raise FilterError("%r is not among the names the converter shipped files for (%s); the file "
+                          "would be searched on Ansible's controller" % (name, ", ".join(search.get("patterns") or ())))
+    shipped = set(search.get("files") or ())
+    if name.startswith("/"):
+        path = os.path.normpath(name)
+        if path in (search.get("unusable") or ()):
+            raise FilterError("%s is not a variables file (a mapping); Ansible fails on it too" % path)
+        return path if path in shipped else None
+    for directory, gated in search.get("dirs") or ():
+        if gated and name.split("/")[0] == search.get("subdir"):
+            continue
+        path = os.path.normpath(os.path.join(directory, name))
+        if path in shipped:
+            if path in (search.get("unusable") or ()):
+                raise FilterError("%r is found at %s, which is not a variables file (a mapping); Ansible "
+                                  "fails on it too" % (name, path))
+            return path
+    return None
 
 
 LOOKUPS = {

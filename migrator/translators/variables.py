@@ -6,6 +6,7 @@ them; the runtime gets the data itself (`args.data`) and sets the layer.
 
 from __future__ import annotations
 
+import functools
 import glob
 import re
 from pathlib import Path
@@ -22,6 +23,8 @@ def include_vars(task, ctx):
     if "dir" in args:
         return Prepared(None, findings=[Finding("dir", Severity.ERROR, "include_vars dir= is not carried yet")])
     loops = [k for k in task.keywords if k == "loop" or k.startswith("with_")]
+    if loops == ["with_first_found"] and isinstance(name, str):
+        return _first_found(task, ctx, args, name)
     if not isinstance(name, str) or loops:
         return Prepared(None, findings=[Finding(
             "file", Severity.ERROR, f"include_vars of {name!r} depends on run-time values; not carried yet")])
@@ -72,3 +75,75 @@ def _templated(task, ctx, args, name, bases):
     args["file"] = name
     args["_candidates"] = candidates
     return Prepared(args)
+
+
+def _first_found(task, ctx, args, name):
+    """`include_vars: "{{ item }}"` over `with_first_found`: Ansible's lookup searches the
+    controller (the role's vars/, ...); the candidate files are shipped to the node, where
+    the runtime resolves first_found among them in Ansible's order and loads the winner
+    into the include_vars layer (shipping.py)."""
+    from ..shipping import ship
+
+    names = _first_found_names(task.keywords["with_first_found"])
+    if names is None:
+        return Prepared(None, findings=[Finding(
+            "with_first_found", Severity.ERROR,
+            "with_first_found terms are templated as a whole; the candidate files cannot be known at conversion")])
+    if not jinja.is_template(name) or name.strip() not in ("{{ item }}", "{{item}}"):
+        return Prepared(None, findings=[Finding(
+            "file", Severity.ERROR, f"include_vars of {name!r} over with_first_found is not carried yet")])
+    shipment = ship(ctx.converter, ctx.scope, names, "vars", usable=_variables_file)
+    if isinstance(shipment, str):
+        return Prepared(None, findings=[Finding("with_first_found", Severity.ERROR,
+                                                f"cannot ship the candidate files: {shipment}")])
+    return Prepared(dict(args, file=name), jobs_before=shipment.jobs, spec={"search": shipment.search})
+
+
+def _first_found_names(terms):
+    """Every candidate name the terms can give (files joined to paths), or None when unknowable."""
+    names = []
+    for term in terms if isinstance(terms, list) else [terms]:
+        if isinstance(term, str):
+            if jinja.is_template(term) and term.strip().startswith("{{") and term.strip().endswith("}}") \
+                    and term.count("{{") == 1:
+                return None  # "{{ list_var }}" may be a whole list of names
+            names.append(term)
+        elif isinstance(term, dict):
+            files = _split(term.get("files", []), ",;")
+            paths = _split(term.get("paths", []), ",:;")
+            if files is None or paths is None:
+                return None
+            names += [f"{p.rstrip('/')}/{f}" for p in paths for f in files] if paths else files
+        elif isinstance(term, list):
+            nested = _first_found_names(term)
+            if nested is None:
+                return None
+            names += nested
+        else:
+            return None
+    return names
+
+
+def _split(value, separators):
+    """first_found's splitting of files/paths on separators; None for a template giving a list."""
+    out = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str):
+            return None
+        if jinja.is_template(item):
+            if any(sep in _EXPRESSION.sub("", item) for sep in separators):
+                return None  # a separator outside the template: splitting would cut differently
+            out.append(item)
+        else:
+            out += [part for part in re.split("[%s]" % re.escape(separators), item) if part]
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _variables_file(path: Path) -> bool:
+    """A file include_vars can load: YAML holding a mapping (or nothing)."""
+    try:
+        data = yamlio.load_file(path)
+    except Exception:
+        return False
+    return data is None or isinstance(data, dict)
