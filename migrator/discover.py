@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
+from . import tht, yamlio
 from .model import realpath
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -25,6 +25,7 @@ class Inputs:
     roles: list[Path] = field(default_factory=list)
     roles_dirs: list[Path] = field(default_factory=list)  # for role lookup
     playbooks: list[tuple[Path, Path]] = field(default_factory=list)  # (file, base dir for its key)
+    tht: list[tuple[Path, Path]] = field(default_factory=list)  # THT Heat templates (file, base dir for its key)
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
@@ -36,6 +37,7 @@ def discover(paths: list[Path]) -> Inputs:
     found.roles = sorted(dict.fromkeys(realpath(p) for p in found.roles))
     found.roles_dirs = list(dict.fromkeys(realpath(p) for p in found.roles_dirs))
     found.playbooks = sorted(dict.fromkeys((realpath(f), realpath(b)) for f, b in found.playbooks))
+    found.tht = sorted(dict.fromkeys((realpath(f), realpath(b)) for f, b in found.tht))
     return found
 
 
@@ -43,7 +45,9 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
     if not path.exists():
         found.problems.append((path, "no such file or directory"))
     elif path.is_file():
-        if _is_playbook_file(path) or explicit:
+        if explicit and tht.is_template_file(path):
+            found.tht.append((path, path.parent))
+        elif _is_playbook_file(path) or explicit:
             found.playbooks.append((path, path.parent))
     elif is_role_dir(path) and not _holds_playbooks(path):
         found.roles.append(path)
@@ -61,7 +65,11 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
                 _discover(child, found, explicit=False)
         if explicit and not role_children and not any(b == path for _, b in found.playbooks) \
                 and not any(c.name in ("roles", "playbooks") for c in children):
-            found.problems.append((path, "no role or playbook found here"))
+            # a THT tree (deployment/ or a part of it): its Heat templates, at any depth
+            templates = tht.find_templates(path)
+            found.tht.extend((t, path.parent) for t in templates)
+            if not templates:
+                found.problems.append((path, "no role, playbook or Heat template found here"))
 
 
 def _holds_playbooks(path: Path) -> bool:

@@ -488,3 +488,143 @@ def count_playbook_tasks(playbooks_dir: str | os.PathLike[str]) -> PlaybookCount
                 for section in _PLAY_SECTIONS:
                     _walk_tasks(_key(play, section), rel, out, 0, f"{section}:")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# THT: an independent count of the tasks in the deployment templates' `*_tasks` keys.
+# ---------------------------------------------------------------------------------------------
+
+# Heat (HOT, wallaby) intrinsic functions: a mapping with one of these as its only key.
+_HOT_FUNCTIONS = frozenset((
+    "and", "contains", "digest", "equals", "filter", "get_attr", "get_file", "get_param", "get_resource",
+    "if", "list_concat", "list_concat_unique", "list_join", "make_url", "map_merge", "map_replace", "not",
+    "or", "repeat", "resource_facade", "str_replace", "str_replace_strict", "str_replace_vstrict",
+    "str_split", "yaql",
+))
+
+
+@dataclass
+class ThtCount:
+    """Result of walking THT's deployment templates."""
+
+    tasks: dict[tuple[str, int], str] = field(default_factory=dict)  # (relpath, line) -> label; .yaml templates
+    rendered: dict[str, list[str]] = field(default_factory=dict)  # .j2.yaml relpath -> labels (of the rendered text)
+    templates: list[str] = field(default_factory=list)  # every Heat template, sorted
+    files: list[str] = field(default_factory=list)  # templates with a `*_tasks` key under outputs
+    keys: int = 0  # `*_tasks` keys under outputs, at any depth
+    blocks: int = 0  # block positions
+    occurrences: int = 0  # task items walked: a YAML alias of a task counts each time it is used
+    notes: list[str] = field(default_factory=list)
+
+
+def _hot_function(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.MappingNode) and len(node.value) == 1:
+        key = node.value[0][0]
+        if isinstance(key, yaml.ScalarNode) and key.value in _HOT_FUNCTIONS:
+            return key.value
+    return None
+
+
+def _tht_task_nodes(node: yaml.Node, rel: str, out: ThtCount):
+    """The task mappings a (Heat-wrapped) THT task list holds, in order."""
+    function = _hot_function(node)
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            if isinstance(item, yaml.SequenceNode) or _hot_function(item):
+                yield from _tht_task_nodes(item, rel, out)
+            elif isinstance(item, yaml.MappingNode):
+                yield item
+            elif not _is_null(item):
+                out.notes.append(f"{rel}:{item.start_mark.line + 1}: list item is a {item.id}")
+    elif function in ("list_concat", "list_concat_unique") and isinstance(node.value[0][1], yaml.SequenceNode):
+        for part in node.value[0][1].value:
+            yield from _tht_task_nodes(part, rel, out)
+    elif function == "if" and isinstance(node.value[0][1], yaml.SequenceNode):
+        for branch in node.value[0][1].value[1:]:  # both branches hold tasks written in the template
+            yield from _tht_task_nodes(branch, rel, out)
+    elif isinstance(node, yaml.MappingNode) and function is None and _key(node, "value") is not None \
+            and all(k.value in ("description", "value") for k, _ in node.value):
+        yield from _tht_task_nodes(_key(node, "value"), rel, out)
+    # anything else (get_attr of another resource's list, ...) holds no task written here
+
+
+def _tht_walk_tasks(tasks, rel: str, out: ThtCount, labels: list[str] | None, seen_blocks: set) -> None:
+    for item in tasks:
+        out.occurrences += 1
+        line = item.start_mark.line + 1
+        if _key(item, "block") is not None:
+            seen_blocks.add((rel, line))
+            for section in _BLOCK_SECTIONS:
+                value = _key(item, section)
+                if isinstance(value, yaml.SequenceNode):
+                    _tht_walk_tasks([t for t in value.value if isinstance(t, yaml.MappingNode)], rel, out, labels,
+                                    seen_blocks)
+            continue
+        if labels is not None:
+            if (rel, line) not in seen_blocks:  # the rendered text: one label per position too
+                labels.append(_label(item))
+                seen_blocks.add((rel, line))
+        else:
+            out.tasks[(rel, line)] = _label(item)
+
+
+def _tht_walk_outputs(node: yaml.Node, rel: str, out: ThtCount, labels, seen_blocks: set) -> bool:
+    """Find `*_tasks` keys below node; returns whether any was found."""
+    found = False
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value.endswith("_tasks"):
+                found = True
+                out.keys += 1
+                if isinstance(value, yaml.MappingNode) and _hot_function(value) is None \
+                        and _key(value, "value") is None:
+                    out.notes.append(f"{rel}:{value.start_mark.line + 1}: {key.value} is a mapping, not a task list")
+                    continue
+                _tht_walk_tasks(list(_tht_task_nodes(value, rel, out)), rel, out, labels, seen_blocks)
+            else:
+                found |= _tht_walk_outputs(value, rel, out, labels, seen_blocks)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found |= _tht_walk_outputs(item, rel, out, labels, seen_blocks)
+    return found
+
+
+def _render_like_process_templates(path: Path, root: Path) -> str:
+    """A plain *.j2.yaml rendered with `roles` and `networks` (the defaults of THT's process-templates.py)."""
+    import jinja2
+
+    roles = yaml.safe_load((root / "roles_data.yaml").read_text())
+    networks = yaml.safe_load((root / "network-data-samples" / "default-network-isolation.yaml").read_text()) or []
+    for index, network in enumerate(networks):
+        network["idx"] = index
+        if network.get("enabled") is not False:
+            network.setdefault("name_lower", network["name"].lower())
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(path.parent), str(root)]))
+    return env.from_string(path.read_text()).render(roles=roles, networks=networks)
+
+
+def count_tht_tasks(tht_root: str | os.PathLike[str], subdir: str = "deployment") -> ThtCount:
+    """Leaf tasks (block/rescue/always walked) in every `*_tasks` key under `outputs` of every Heat
+    template below ``tht_root/subdir``, unwrapping list_concat, if (both branches), {description,
+    value} and nested lists. A position is counted once, however many lists use it (YAML aliases).
+    ``*.j2.yaml`` templates are rendered first; their tasks go to ``rendered``. Paths are relative
+    to ``tht_root``."""
+    root = Path(tht_root)
+    out = ThtCount()
+    blocks: set = set()
+    for path in sorted((root / subdir).rglob("*.yaml")):
+        rel = path.relative_to(root).as_posix()
+        text = path.read_text()
+        if not any(line.startswith("heat_template_version") for line in text.splitlines()):
+            continue
+        out.templates.append(rel)
+        labels = None
+        if path.name.endswith(".j2.yaml"):
+            text = _render_like_process_templates(path, root)
+            labels = out.rendered.setdefault(rel, [])
+        doc = yaml.compose(text, Loader=_Loader)
+        outputs = _key(doc, "outputs") if isinstance(doc, yaml.MappingNode) else None
+        if outputs is not None and _tht_walk_outputs(outputs, rel, out, labels, blocks):
+            out.files.append(rel)
+    out.blocks = len(blocks)
+    return out
