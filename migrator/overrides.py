@@ -129,8 +129,9 @@ def apply(conversion, overrides: Overrides) -> None:
         return (result, found) if found else None
 
     replaced: dict[str, str] = {}  # task id -> override key
-    for output in conversion.files:
-        for orch in output.orchestrations:
+    services = [service.orchestration for service in getattr(conversion, "services", [])]  # task-core's too
+    for orchestrations in [output.orchestrations for output in conversion.files] + [services]:
+        for orch in orchestrations:
             hit = any(match(source, label) for group in orch.groups
                       for source, label in [(group.source, group.label)] + list(group.also))
             if not hit:
