@@ -81,10 +81,29 @@ def octal_mode(mode: Any) -> str | None:
 
 
 def path_token(path: str) -> str | None:
-    """A path as one COPY/ADD/WORKDIR token, or None if it cannot be one."""
+    """A path as one COPY/ADD/WORKDIR token, or None if it cannot be one.
+
+    COPY and ADD read their two paths back with shlex.split (quotes and
+    backslashes are taken as shell quoting), so a token must be one shell word
+    that means itself.
+    """
     if not path or not survives_split(path, "COPY") or " " in path or path.startswith("-"):
         return None
+    try:
+        if shlex.split(path) != [path]:
+            return None
+    except ValueError:  # an unbalanced quote
+        return None
     return path
+
+
+def source_token(path: str) -> str | None:
+    """A COPY/ADD source path as a token: Directord also globs it and expands a
+    leading `~` where `orchestrate` runs, so it must hold neither."""
+    token = path_token(path)
+    if token is None or token.startswith("~") or any(c in token for c in "*?["):
+        return None
+    return token
 
 
 def job(verb: str, *parts: str, vars: dict | None = None) -> Job:

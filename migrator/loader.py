@@ -418,6 +418,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# loop_control keys the TASK runtime carries out (migrator/runtime/core.py LOOP_CONTROL_KEYS)
+_LOOP_CONTROL_KEYS = frozenset(("loop_var", "index_var", "label", "extended", "extended_allitems", "pause"))
+
+
 def load_task(item: dict, source: Source, tf: TaskFile, project: Project, role: Role | None,
               counter: dict, findings: list[Finding]) -> Task | None:
     try:
@@ -433,7 +437,18 @@ def load_task(item: dict, source: Source, tf: TaskFile, project: Project, role: 
     module, warning = modules.resolve(action, custom)
     if warning:
         findings.append(Finding("module", Severity.WARNING, warning))
+    id_module = module  # the task's id stays that of the role-local module it names
+    if role is not None and module in role.library and module in modules.ROLE_LOCAL_PORTS:
+        library_file = role.path / "library" / f"{module}.py"
+        port, why = modules.role_local_port(module, library_file, project.display(library_file))
+        if port is not None:
+            module = port
+        findings.append(Finding("module", Severity.INFO if port else Severity.WARNING, why))
     args = dict(args or {})
+    if any(isinstance(v, yamlio.UnsafeStr) for k, v in item.items()
+           if k not in TASK_KEYWORDS or k in ("action", "local_action")):
+        # a !unsafe free-form string: its pieces stay unsafe, as in Ansible
+        args = {k: yamlio.UnsafeStr(v) if isinstance(v, str) else v for k, v in args.items()}
     for key in sorted(_MISPLACED & set(args)):
         if key in ("when", "tags") and module.endswith(".assert"):
             continue
@@ -442,6 +457,16 @@ def load_task(item: dict, source: Source, tf: TaskFile, project: Project, role: 
                                 "Ansible passes it to the module, which rejects it"))
     keywords = {k: v for k, v in item.items() if (k in TASK_KEYWORDS or k.startswith("with_"))
                 and k not in ("action", "local_action", "args", "name")}
+    loop_control = keywords.get("loop_control")
+    if loop_control is not None and not isinstance(loop_control, dict):
+        # Ansible refuses the play when it loads it; here the task loses the keyword
+        project.error(source, f"loop_control must be a mapping, not {yamlio.kind(loop_control)}")
+        del keywords["loop_control"]
+    elif loop_control:
+        unknown = sorted(set(map(str, loop_control)) - _LOOP_CONTROL_KEYS)
+        if unknown:  # Ansible refuses the play; break_when the node runtime does not have
+            project.error(source, f"loop_control key(s) not carried: {', '.join(unknown)}")
+            keywords["loop_control"] = {k: v for k, v in loop_control.items() if k in _LOOP_CONTROL_KEYS}
     if "local_action" in item:
         keywords["delegate_to"] = "localhost"
     elif delegate_to is not None and isinstance(delegate_to, str):
@@ -457,7 +482,7 @@ def load_task(item: dict, source: Source, tf: TaskFile, project: Project, role: 
         role=role.name if role else None,
         findings=findings,
     )
-    task.id = _task_id(tf, module, task.name, counter)
+    task.id = _task_id(tf, id_module, task.name, counter)
     return task
 
 

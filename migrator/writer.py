@@ -3,6 +3,9 @@
 The whole of OUT is built in a sibling temporary directory and swapped in
 with one renameat2(RENAME_EXCHANGE), so a run killed at any moment leaves
 either the previous OUT or the new one. A marker file says that OUT is ours.
+A killed run may leave its staging directory, `.<OUT name>.new-<pid>-*`
+beside OUT (the new tree, or the previous one after the swap); the next run
+into that OUT removes those whose process is gone.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,18 +50,32 @@ def dump_yaml(data) -> str:
                      allow_unicode=True, width=1 << 30)
 
 
+def _scalar(value) -> str:
+    """A scalar on one line: plain when YAML allows, else double-quoted (escaped)."""
+    text = dump_yaml(value).removesuffix("...\n").removesuffix("\n")
+    if any(c in text for c in "\n\r\x85\u2028\u2029"):  # YAML's line breaks
+        text = yaml.dump(value, Dumper=yaml.SafeDumper, default_style='"', width=1 << 30).removesuffix("\n")
+    return text
+
+
+# What YAML allows in a stream (PyYAML's Reader refuses a file holding anything else).
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())
+    """Text for a comment: one line, control characters shown escaped."""
+    text = _NON_PRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
+    return " ".join(text.split())
 
 
 def render_orchestrations(orchestrations: list[Orchestration], header: str) -> str:
     """An orchestration file: a YAML list, each job led by its source."""
     lines = [f"# {_comment(line)}" for line in header.splitlines()]
     for orch in orchestrations:
-        lines.append(f"- name: {dump_yaml(orch.name).removesuffix(chr(10)).removesuffix('...').strip()}")
+        lines.append(f"- name: {_scalar(orch.name)}")
         if orch.targets is not None:
-            lines.append("  targets:")
-            lines.extend(f"  - {dump_yaml(t).splitlines()[0]}" for t in orch.targets)
+            lines.append("  targets:" if orch.targets else "  targets: []")
+            lines.extend(f"  - {_scalar(t)}" for t in orch.targets)
         jobs = [(group, job) for group in orch.groups for job in group.jobs]
         if not jobs:
             lines.append("  jobs: []")
@@ -66,7 +84,7 @@ def render_orchestrations(orchestrations: list[Orchestration], header: str) -> s
         previous = None
         for group, job in jobs:
             if group is not previous:
-                lines.extend(f"  # {source} {_comment(label)}" for source, label in [(group.source, group.label)]
+                lines.extend(f"  # {_comment(f'{source} {label}')}" for source, label in [(group.source, group.label)]
                              + group.also)
                 previous = group
             lines.append(_job_text(job))
@@ -82,7 +100,8 @@ def _job_text(job) -> str:
     key = repr(data)  # order-sensitive like the dump itself, and much cheaper than json
     text = _JOB_TEXT.get(key)
     if text is None:
-        text = "\n".join("  " + line if line else "" for line in dump_yaml([data]).splitlines())
+        dumped = dump_yaml([data]).removesuffix("...\n")  # the end marker a last `|+` block gets
+        text = "\n".join("  " + line if line else "" for line in dumped.removesuffix("\n").split("\n"))  # not splitlines(): U+2028 &co. are content
         _JOB_TEXT[key] = text
     return text
 
@@ -91,11 +110,88 @@ def is_ours(out: Path) -> bool:
     return (out / MARKER).is_file()
 
 
-def check_target(out: Path, force: bool) -> None:
+def check_target(out: Path, force: bool, inputs: list[Path] = ()) -> None:
+    """Refuse an OUT whose replacement would delete anything but OUT's own files.
+
+    Replacing OUT removes the whole previous tree (symbolic links in it are
+    removed, never followed), so OUT may not be a symbolic link, `/`, the home
+    directory or one above it, an input or a directory holding one; and with
+    --force, a foreign OUT may not hold a link that leads outside it.
+    """
+    if out.is_symlink():
+        raise OutputError(f"{out}: is a symbolic link; give the directory it points to, or another OUT")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not is_ours(out) and not force:
-        raise OutputError(f"{out}: not empty and not written by tripleo-migrate; use --force to replace it")
+    try:
+        real = out.resolve()
+        home = Path(os.path.expanduser("~")).resolve()
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"{out}: cannot resolve: {exc}") from None
+    if real == Path(real.anchor):
+        raise OutputError(f"{out}: is the root directory; refusing to replace it")
+    if home != Path(home.anchor) and home.is_relative_to(real):
+        raise OutputError(f"{out}: is the home directory or holds it; refusing to replace it")
+    for item in inputs:
+        try:
+            resolved = Path(item).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if resolved.is_relative_to(real):
+            raise OutputError(f"{out}: is or holds the input {item}; replacing it would delete the input")
+    if out.is_dir() and any(out.iterdir()) and not is_ours(out):
+        if not force:
+            raise OutputError(f"{out}: not empty and not written by tripleo-migrate; use --force to replace it")
+        outside = _link_outside(real)
+        if outside is not None:
+            raise OutputError(f"{out}: holds {outside}, a symbolic link that leads outside it; "
+                              "refusing to replace it even with --force")
+
+
+def _link_outside(root: Path) -> Path | None:
+    """The first symbolic link below root whose target lies outside root."""
+    for directory, dirnames, filenames in os.walk(root):  # does not descend into linked directories
+        for name in dirnames + filenames:
+            path = Path(directory, name)
+            if path.is_symlink():
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):
+                    return path.relative_to(root)
+                if not target.is_relative_to(root):
+                    return path.relative_to(root)
+    return None
+
+
+def _remove_stale(parent: Path, prefix: str) -> None:
+    """Remove staging directories that killed runs left beside OUT.
+
+    They are named <prefix><pid>-<random>; one whose process is gone can only be
+    a leftover (a run that was killed, or lost power, before it swapped OUT in
+    or removed the previous tree)."""
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) \
+                and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class Staging:
@@ -104,23 +200,31 @@ class Staging:
     def __init__(self, out: Path):
         self.out = out.absolute()
         parent = self.out.parent
+        prefix = f".{self.out.name}.new-"
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=parent))
+            self.root = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
             self._made: set[Path] = {self.root}
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write here: {exc.strerror or exc}") from None
+        _remove_stale(parent, prefix)
 
     def write_text(self, rel: str, text: str) -> None:
-        path = self._path(rel)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path = self._path(rel)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"{self.out}: cannot write {rel}: {exc.strerror or exc}") from None
 
     def copy_file(self, rel: str, source: Path) -> None:
         """Copy through a temporary name: two processes may copy the same file."""
-        path = self._path(rel)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, path)
+        try:
+            path = self._path(rel)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise OutputError(f"{self.out}: cannot write {rel}: {exc.strerror or exc}") from None
 
     def _path(self, rel: str) -> Path:
         # Output paths are built by us from relative names; refusing absolute

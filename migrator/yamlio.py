@@ -9,6 +9,7 @@ become marker strings.
 
 from __future__ import annotations
 
+import base64
 import datetime
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,11 @@ def plain(data: Any) -> Any:
         return [plain(v) for v in data]
     if isinstance(data, (datetime.date, datetime.datetime)):
         return data.isoformat()
+    if isinstance(data, UnsafeStr) and ("{{" in data or "{%" in data or "{#" in data):
+        # Ansible never templates a !unsafe value; the runtime templates every string, so the
+        # text goes as an expression whose value is the text itself (exact: no Jinja lexing of it)
+        encoded = base64.b64encode(data.encode("utf-8")).decode("ascii")
+        return "{{ '" + encoded + "' | b64decode }}"
     if isinstance(data, (UnsafeStr, VaultStr)):
         return str(data)
     if isinstance(data, bytes):

@@ -362,6 +362,17 @@ def test_stub_job_names():
         stub_job("stub-x", "x", {}, SOURCE)
 
 
+def test_stub_verbs_are_ascii_and_never_shared():
+    from migrator.translate import stub_verb
+
+    assert stub_verb("community.general.ceph_key") == "STUB_CEPH_KEY"
+    odd = [stub_verb(name) for name in ("hm_p\u00b2_", "hm_p\u00b3_", "x.caf\u00e9", "\u00e9t\u00e9")]
+    for verb in odd:  # what Directord can import and stub_job accepts
+        assert verb.isascii() and verb.isidentifier() and verb == verb.upper()
+        stub_job(verb, "m", {}, SOURCE)
+    assert len(set(odd)) == len(odd)
+
+
 def test_synthetic_stub_types_aliases_and_reserved_names(tmp_path):
     doc = synthetic_doc(tmp_path)
     assert doc.missing_fragments == ("some.collection.thing",)

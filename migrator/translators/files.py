@@ -12,8 +12,10 @@ for the runtime, staged on the node first.
 
 from __future__ import annotations
 
+import re
+
 from .. import jinja
-from ..jobs import NODE_STAGE_DIR, octal_mode, path_token
+from ..jobs import NODE_STAGE_DIR, octal_mode, path_token, source_token
 from ..model import Job, Outcome, Severity
 from . import Native, Prepared, native, prepare
 
@@ -90,7 +92,7 @@ def copy(task, ctx):
     if owner:
         flags.append(f"--chown {owner}")
     staged = ctx.stage(src, "files")
-    if staged is None or path_token(staged) is None or staged not in ctx.converter.out.staged:
+    if staged is None or source_token(staged) is None or staged not in ctx.converter.out.staged:
         return None  # a directory src goes to the runtime
     jobs = [Job("COPY", " ".join(flags + [staged, dest]))]
     # COPY leaves a destination whose content already matches untouched, mode and owner
@@ -111,6 +113,8 @@ def _stage_on_node(task, ctx, kind: str) -> Prepared:
     src = args.get("src")
     if not isinstance(src, str):
         return Prepared(None, findings=[_error("src", f"src must be a path, not {src!r}")])
+    if jinja.is_template(_ROLE_PATH.sub("", src)):  # role_path alone is known now (Converter.stage)
+        return _ship_templated_src(ctx, kind, args, src)
     staged = ctx.stage(src, kind)
     if staged is None:
         return Prepared(None, findings=list(ctx.findings))
@@ -123,7 +127,7 @@ def _stage_on_node(task, ctx, kind: str) -> Prepared:
     jobs = [Job("WORKDIR", node_path)] if staged not in everything else []
     made = {node_path}
     for rel, path in files.items():
-        token = path_token(rel)
+        token = source_token(rel)
         if token is None:
             return Prepared(None, findings=[_error("src", f"src path {rel!r} cannot be carried by COPY")])
         target = f"{NODE_STAGE_DIR}/{rel}"
@@ -161,3 +165,24 @@ def copy_prepare(task, ctx):
 @prepare("ansible.builtin.template")
 def template_prepare(task, ctx):
     return _stage_on_node(task, ctx, "templates")
+
+
+_ROLE_PATH = re.compile(r"\{\{\s*role_path\s*\}\}")
+
+
+def _ship_templated_src(ctx, kind: str, args: dict, src: str) -> Prepared:
+    """A templated src (`templates/{{ item }}.j2`, `{{ role_path }}/files/{{ item }}`): every
+    file of the task's search path it can name is shipped to the node, which resolves the
+    rendered name among them in Ansible's order (shipping.py); a src that may name any
+    path on the controller (`{{ some_path }}`) stays a finding."""
+    from ..shipping import ship
+
+    shipment = ship(ctx.converter, ctx.scope, [src], kind, dirs_too=kind == "files")
+    if isinstance(shipment, str):
+        return Prepared(None, findings=[_error("src", f"src {src!r} is templated; the file cannot be found at "
+                                                      f"conversion: {shipment}")])
+    if not shipment.search["files"]:
+        return Prepared(None, findings=[_error("src", f"no file in the task's search path matches the templated "
+                                                      f"src {src!r}")])
+    args["src"] = shipment.names[0]
+    return Prepared(args, jobs_before=shipment.jobs, spec={"search": dict(shipment.search, arg="src")})
