@@ -13,6 +13,7 @@ import click
 
 from . import __version__, yamlio
 from .pipeline import ALL_REPORT_FORMATS, REPORT_FORMATS, Options, run
+from .inventory import InventoryError
 from .overrides import OverridesError
 from .translators import TranslatorPluginError
 from .writer import OutputError
@@ -84,9 +85,16 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when OUT would change, 0 when not.")
 @click.option("--overrides", "overrides_file", type=click.Path(path_type=Path),
               help="YAML: task id or module FQCN -> replacement Directord jobs.")
+@click.option("--inventory", "inventory", type=click.Path(path_type=Path),
+              help="Ansible inventory (INI or YAML, read statically): play hosts become orchestration "
+                   "targets and task-core hosts; names are Directord node identities.")
+@click.option("--bridge", is_flag=True,
+              help="Tasks with no translation run their Ansible module with ansible-core on the node "
+                   "(outcome bridge) instead of a failing stub.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tags, skip_tags,
-            skip_unsupported, fail_under, no_batch, quiet, baseline=None, check=False, overrides_file=None) -> None:
+            skip_unsupported, fail_under, no_batch, quiet, baseline=None, check=False, overrides_file=None,
+            inventory=None, bridge=False) -> None:
     """Convert roles, playbooks or directories of them into OUT."""
     # A conversion builds many small objects that all live to the end: collecting
     # cycles among them only costs time (about a tenth of a run on the corpus).
@@ -102,6 +110,8 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
         skip_unsupported=skip_unsupported, batch=not no_batch,
     )
     options.overrides, options.check = overrides_file, check
+    options.inventory = inventory
+    options.bridge = bridge
     baseline_report = _load_report_or_exit(baseline) if baseline is not None else None
     try:
         if quiet or not sys.stderr.isatty():
@@ -119,6 +129,9 @@ def convert(paths, out, force, reports, roles_path, module_path, extra_vars, tag
                 result = run(options, progress)
     except (OutputError, OverridesError, TranslatorPluginError) as exc:
         _say(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+    except InventoryError as exc:
+        _say(f"{exc.path}:{exc.line}: error: {exc.message}")
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         _say("interrupted: OUT was left as it was")
@@ -284,6 +297,52 @@ def verify(playbook, extra_vars, sandbox_var, keep) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
     click.echo(outcome.summary())
     sys.exit(EXIT_OK if outcome.ok else EXIT_GATE)
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--dot", "dot_file", type=click.Path(path_type=Path),
+              help="Where to write the DOT graph (default OUT/task-core/graph.dot).")
+@click.option("--svg", "svg_file", type=click.Path(path_type=Path),
+              help="Where to write the SVG when Graphviz `dot` is installed (default OUT/task-core/graph.svg).")
+def graph(out, dot_file, svg_file) -> None:
+    """Print the order in which task-core runs OUT's services; write the graph as DOT (and SVG).
+
+    Exit 0 when the graph is sound, 1 when it has a cycle, a name provided twice
+    or a requirement nobody provides, 2 when OUT holds no task-core output.
+    """
+    import shutil
+    import subprocess
+
+    from . import taskcore
+
+    try:
+        services, roles, inventory = taskcore.load(out)
+    except taskcore.GraphError as exc:
+        _say(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+    click.echo(taskcore.describe(services, roles, inventory), nl=False)
+    dot_file = dot_file or out / "task-core" / "graph.dot"
+    text = taskcore.dot(services, roles, inventory)
+    try:
+        if not dot_file.is_file() or dot_file.read_text(encoding="utf-8") != text:
+            dot_file.parent.mkdir(parents=True, exist_ok=True)
+            dot_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _say(f"error: {dot_file}: {exc.strerror or exc}")
+        sys.exit(EXIT_USAGE)
+    _say(f"wrote {dot_file}")
+    graphviz = shutil.which("dot")
+    if graphviz:
+        svg_file = svg_file or dot_file.with_suffix(".svg")
+        done = subprocess.run([graphviz, "-Tsvg", "-o", str(svg_file), str(dot_file)], capture_output=True, text=True)
+        _say(f"wrote {svg_file}" if done.returncode == 0 else f"dot failed: {done.stderr.strip()}")
+    else:
+        _say("Graphviz dot not found: no SVG")
+    problems = taskcore.check_graph(services, roles, inventory)
+    for problem in problems:
+        _say(f"problem: {problem}")
+    sys.exit(EXIT_GATE if problems else EXIT_OK)
 
 
 def entry_point() -> None:

@@ -139,6 +139,17 @@ class JobGroup:
     also: list[tuple[Source, str]] = field(default_factory=list)  # tasks batched into these jobs
 
 
+@dataclass(frozen=True)
+class ThtOrigin:
+    """Where a THT task list comes from (migrator/tht.py), for writers that order services."""
+
+    template: str  # the deployment template, as the user sees its path
+    key: str  # the list: deploy_steps_tasks, host_prep_tasks, upgrade_tasks, ...
+    service: str | None  # role_data's service_name, when literal
+    parameters: tuple[str, ...] = ()  # Heat parameters its tasks read as Jinja variables
+    unresolved: tuple[str, ...] = ()  # heat_* variables standing for Heat values with no static meaning
+
+
 @dataclass
 class Orchestration:
     """One item of an orchestration file (a play, a role run)."""
@@ -146,6 +157,10 @@ class Orchestration:
     name: str
     groups: list[JobGroup] = field(default_factory=list)
     targets: list[str] | None = None
+    # THT deploy step this item runs at (its tasks were gated on `step|int == N`; ungated
+    # tasks of the list are repeated in every step's item). None: not ordered by step.
+    step: int | None = None
+    tht: ThtOrigin | None = None  # set for items converted from a THT task list
 
     @property
     def jobs(self) -> list[Job]:

@@ -45,6 +45,8 @@ class Options:
     overrides: Path | None = None  # --overrides FILE
     check: bool = False  # --check: convert, compare with OUT, write nothing
     batch: bool = True
+    inventory: Path | None = None  # --inventory FILE: play hosts -> targets, task-core hosts
+    bridge: bool = False  # --bridge: untranslated tasks run their Ansible module on the node
 
 
 @dataclass
@@ -58,12 +60,18 @@ class Result:
 
 def run(options: Options, progress: Callable[[str, int, int], None] | None = None) -> Result:
     cwd = Path.cwd()
-    check_target(options.out, options.force)
+    # (--check replaces nothing: OUT may then hold the inputs, e.g. `--check -o .`)
+    check_target(options.out, options.force,
+                 [] if options.check else options.paths + options.roles_path + options.module_path)
     overrides = overrides_mod.load(options.overrides) if options.overrides else None
+    inventory = _load_inventory(options.inventory, cwd)
     inputs = discover(options.paths)
     roles_path = _roles_path(options, inputs.roles_dirs)
     module_path = _module_path(options, roles_path)
-    fingerprint = _fingerprint(options, roles_path, module_path)
+    # a THT *.j2.yaml is rendered with its tree's roles and network data: inputs too
+    from .tht import render_inputs
+
+    fingerprint = _fingerprint(options, roles_path, module_path + render_inputs([f for f, _ in inputs.tht]))
     if is_ours(options.out) and _previous_fingerprint(options.out) == fingerprint:
         report = json.loads((options.out / "report.json").read_text())
         return Result(report, no_input=False, reused=True, unused_overrides=overrides_mod.check(overrides, report))
@@ -79,8 +87,9 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
                                      + [realpath(p) for p in roles_path]))
     converter = Converter(project, skip_unsupported=options.skip_unsupported, extra_vars=options.extra_vars,
                           tags=options.tags, skip_tags=options.skip_tags, input_roots=input_roots,
-                          batch=options.batch)
-    units = [("role", p, None) for p in inputs.roles] + [("playbook", f, b) for f, b in inputs.playbooks]
+                          batch=options.batch, inventory=inventory, bridge=options.bridge)
+    units = [("role", p, None) for p in inputs.roles] + [("playbook", f, b) for f, b in inputs.playbooks] \
+        + [("tht", f, b) for f, b in inputs.tht]
     # --check builds OUT in a private temporary directory and only compares.
     scratch = Path(tempfile.mkdtemp(prefix="tripleo-migrate-check-")) if options.check else None
     staging = Staging(scratch / "out" if scratch else options.out)
@@ -95,6 +104,7 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         no_input = not written and not conversion.results
         for rel, text in sorted(components.items()):
             staging.write_text(rel, text)
+        _write_taskcore(staging, conversion, inventory)
         write_reports(staging, report, options.reports)
         if scratch is not None:
             changed = _changed_files(staging.root, options.out)
@@ -109,6 +119,30 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return Result(report, no_input=no_input, reused=False, changed=changed, unused_overrides=unused)
+
+
+def _load_inventory(path: Path | None, cwd: Path):
+    """--inventory, read statically; a bad one is a usage error at file:line."""
+    if path is None:
+        return None
+    from .inventory import Inventory
+    from .loader import display_path
+
+    return Inventory(path, display_path(realpath(path), cwd))  # InventoryError: the CLI's file:line error
+
+
+def _write_taskcore(staging: Staging, conversion: "Conversion", inventory) -> None:
+    """OUT/task-core: services, roles.yaml, inventory.yaml (taskcore.py), checked before writing."""
+    from . import taskcore
+
+    if not conversion.services:  # no role or THT service: nothing for task-core to order
+        return
+    result = taskcore.plan(conversion.services, conversion.plays, conversion.edges, inventory)
+    problems = taskcore.check_graph(result.services, result.roles, result.inventory)
+    if problems:  # a bug of ours: task-core would fail or run in a wrong order
+        raise OutputError("task-core graph: " + "; ".join(problems[:5]))
+    for rel, text in taskcore.render(result).items():
+        staging.write_text(rel, text)
 
 
 def _changed_files(new: Path, old: Path) -> list[str]:
@@ -155,7 +189,7 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     ctx = multiprocessing.get_context("fork")
     shared = _Units(units, ctx.Value("i", 0))
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_part, args=(converter, shared, staging, sender, overrides))
+    child = ctx.Process(target=_child_part, args=(converter, shared, staging, sender, overrides, os.getpid()))
     child.start()
     sender.close()
     try:
@@ -166,8 +200,13 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
             theirs = receiver.recv()
         except EOFError:
             theirs = None
+    except BaseException:
+        child.kill()  # it may be blocked sending what nobody will read
+        raise
     finally:
         child.join()
+    if isinstance(theirs, OutputError):
+        raise theirs
     if child.exitcode != 0 or theirs is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
     converter.project.errors.extend(theirs.errors)  # the report removes duplicates
@@ -194,9 +233,31 @@ class _Units:
             yield index, self.units[index]
 
 
-def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None) -> None:
-    sender.send(_convert_part(converter, units, staging, None, len(units.units), overrides))
+def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None, parent: int = 0) -> None:
+    _die_with_parent(parent)
+    try:
+        part = _convert_part(converter, units, staging, None, len(units.units), overrides)
+    except OutputError as exc:  # the parent reports it, in one line
+        part = exc
+    except BaseException as exc:
+        part = OutputError(f"converting in a worker process failed: {type(exc).__name__}: {exc}")
+    sender.send(part)
     sender.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a killed conversion: it would go on writing into
+    a staging directory that the next run removes."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the staging directory may outlive the run
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _convert_part(converter, units: _Units, staging: Staging, progress, total: int, overrides=None) -> _Part:
@@ -224,7 +285,8 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
         for output in conversion.files:
             source = output.path.rsplit("/", 1)[0]
             staging.write_text(output.path, render_orchestrations(
-                output.orchestrations, HEADER.format(version=__version__, source=source)))
+                output.orchestrations, HEADER.format(version=__version__, source=source)
+                + (f"\n{output.header}" if output.header else "")))
         for rel, source in sorted(conversion.staged.items()):
             if rel not in copied:  # the other process may copy it too: copy_file is atomic
                 staging.copy_file(rel, source)
@@ -335,6 +397,7 @@ def _fingerprint(options: Options, roles_path: list[Path], module_path: list[Pat
         "tags": sorted(options.tags), "skip_tags": sorted(options.skip_tags),
         "skip_unsupported": options.skip_unsupported, "batch": options.batch, "cwd": str(Path.cwd()),
         "overrides": _file_digest(options.overrides), "plugins": _plugin_versions(),
+        "inventory": _file_digest(options.inventory), "bridge": options.bridge,
     }, sort_keys=True, default=str).encode())
     tool_source = realpath(Path(__file__)).parent  # a changed converter is a changed output
     out = str(realpath(options.out))  # OUT may lie inside an input tree (the pre-commit hook's "."): not an input

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import jinja, runtime_support, stubs, yamlio
+from . import dynamic, jinja, runtime_support, stubs, yamlio
+from .bridge import bridge_group
 from .jobs import NODE_STAGE_DIR
 from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, YAML_SUFFIXES
 from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
                     TaskResult, realpath)
 from .batching import batch_task_jobs
+from .taskcore import PlayRun, ServiceUnit, tht_units
 from .translators import NATIVE, PREPARE, load_all
 
 # Keywords the runtime must carry out on the node.
@@ -42,7 +44,8 @@ NO_EFFECT_KEYWORDS = frozenset({
 })
 # Block/play keywords that tasks inherit.
 INHERITED = ("become", "become_user", "environment", "no_log", "ignore_errors", "check_mode",
-             "delegate_to", "run_once", "any_errors_fatal", "diff", "tags")
+             "delegate_to", "run_once", "any_errors_fatal", "diff", "tags",
+             "serial", "max_fail_percentage")  # the last two: play keywords, for their findings
 
 INCLUDE_TASKS = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "ansible.builtin.include"}
 INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role"}
@@ -71,6 +74,10 @@ class Scope:
     stack: tuple[str, ...] = ()  # include chain, for cycle detection
     file: Path | None = None  # the task file being expanded (relative includes)
     handler: tuple[str, ...] | None = None  # names + listen topics when a handler
+    play_dir: Path | None = None  # the playbook's directory: Ansible's last-resort search path
+    # inside a file included at run time (a loop, a templated name): every task must become
+    # a TASK spec that the include job runs per item (dynamic.py)
+    dynamic: bool = False
 
     def with_keywords(self, keywords: dict[str, Any]) -> "Scope":
         merged = dict(self.keywords)
@@ -86,6 +93,16 @@ class Scope:
                        vars=tuple(sorted(variables.items())))
 
 
+# Findings about the play a task runs in: a task reported once gets those of every play that runs it.
+PLAY_FINDINGS = frozenset({"hosts", "serial", "any_errors_fatal", "max_fail_percentage"})
+
+
+def _add_play_findings(result: TaskResult, findings: list[Finding]) -> None:
+    extra = [f for f in findings if f.what in PLAY_FINDINGS and f not in result.findings]
+    if extra:
+        result.findings = result.findings + extra
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -96,6 +113,7 @@ def _as_list(value: Any) -> list[Any]:
 class OutputFile:
     path: str  # relative to OUT
     orchestrations: list[Orchestration]
+    header: str = ""  # more lines for the file's header comment (THT: parameters, steps)
 
 
 @dataclass
@@ -108,6 +126,10 @@ class Conversion:
     components: set[str] = field(default_factory=set)  # component verbs used
     # verb -> (module, the library/ of the role that first used it)
     stubs: dict[str, tuple[str, list[Path]]] = field(default_factory=dict)
+    # task-core (taskcore.py): one service per role unit, the plays' role runs, include edges
+    services: list[ServiceUnit] = field(default_factory=list)
+    plays: list[PlayRun] = field(default_factory=list)
+    edges: set[tuple[str, str, str]] = field(default_factory=set)  # (role, included role, why)
 
     def merge(self, later: "Conversion") -> None:
         """Add a later unit's output: a task reached by several units is reported
@@ -116,10 +138,15 @@ class Conversion:
         for rel, source in later.staged.items():
             self.staged.setdefault(rel, source)
         for task_id, result in later.results.items():
-            self.results.setdefault(task_id, result)
+            first = self.results.setdefault(task_id, result)
+            if first is not result:  # a role task a play also runs: that play's keywords count too
+                _add_play_findings(first, result.findings)
         self.components |= later.components
         for verb, first in later.stubs.items():
             self.stubs.setdefault(verb, first)
+        self.services.extend(later.services)
+        self.plays.extend(later.plays)
+        self.edges |= later.edges
 
 
 class TaskContext:
@@ -152,8 +179,10 @@ class Converter:
     def __init__(self, project: Project, *, skip_unsupported: bool = False,
                  extra_vars: dict[str, Any] | None = None, tags: set[str] | None = None,
                  skip_tags: set[str] | None = None, input_roots: list[Path] | None = None,
-                 batch: bool = True):
+                 batch: bool = True, inventory=None, bridge: bool = False):
         load_all()
+        self.bridge = bridge  # --bridge: tasks with no translation run their Ansible module (bridge.py)
+        self.inventory = inventory  # migrator.inventory.Inventory: play hosts become targets
         self.project = project
         self.batch = batch  # consecutive TASK jobs become one (batching.py)
         self.skip_unsupported = skip_unsupported
@@ -161,9 +190,16 @@ class Converter:
         self.tags = tags or set()
         self.skip_tags = skip_tags or set()
         self.input_roots = [realpath(p) for p in (input_roots or [])]
+        # inside_input runs once per file a templated name may ship: string prefixes, not PurePath math
+        self._root_prefixes = tuple(str(root).rstrip("/") + "/" for root in self.input_roots)
         self.out = Conversion()
         self._pending: list[TaskResult] = []  # playbook results waiting for their output path
         self._supported = frozenset(runtime_support.supported_modules())
+        self._split: tuple[Orchestration, Path] | None = None  # convert_role: where its dependencies end
+        self._split_at = 0
+        self._play_roles: list[str] | None = None  # roles a play runs in full (task-core hosts)
+        self._play_findings: list[Finding] = []  # play keywords not carried, for each of its tasks
+        self._play_notes: list[str] = []  # what task-core's services do not carry of the play's role runs
 
     # -- entry points ---------------------------------------------------
 
@@ -177,12 +213,20 @@ class Converter:
         self._pending = []
         if kind == "role":
             self.convert_role(path)
+        elif kind == "tht":
+            from . import tht
+
+            tht.convert(self, path, base)
         else:
             self.convert_playbook(path, base)
         if self.batch:
             for output in self.out.files:
                 for orch in output.orchestrations:
                     batch_task_jobs(orch)
+            for service in self.out.services:
+                batch_task_jobs(service.orchestration)
+        if kind == "tht":  # its items, one per deploy step, are a task-core service too
+            self.out.services.extend(tht_units(self.out.files))
         return self.out
 
     def convert_role(self, role_path: Path) -> None:
@@ -193,10 +237,13 @@ class Converter:
         if main or handlers or not role.task_files:
             output = str(base / "orchestration.yaml")
             orch = Orchestration(name=f"role {role.name}")
+            self._split, self._split_at = (orch, role.path), 0
             self._run_role(orch, role, RoleRef(role.name, {}, {}, Source(self.project.display(role.path), 1)),
                            Scope(base_dir=role.path), output, main, handlers, set())
+            self._split = None
             self._flush(orch, output)
             self.out.files.append(OutputFile(output, [orch]))
+            self._service(role, orch, self._split_at)
         # Every task file is converted: one that the role's own main and handlers
         # do not reach gets an orchestration of its own (other roles reach it with tasks_from).
         for path in role.task_files + role.handler_files:
@@ -232,6 +279,24 @@ class Converter:
             self.out.files.append(OutputFile(output, orchestrations))
         return orchestrations
 
+    def _service(self, role: Role, orch: Orchestration, split: int) -> None:
+        """The role's task-core service: its orchestration less its meta dependencies,
+        which become edges; a dependency with parameters stays inline (the service
+        of that role runs without them)."""
+        requires, inline = [], False
+        for dep_name, params, _ in role.dependencies:
+            dep_path = self.project.find_role(dep_name, role.path.parent)
+            if dep_path is None:
+                continue
+            if params:
+                inline = True
+            requires.append((self.project.role(dep_path).name, "meta dependency"))
+        groups = orch.groups if inline else orch.groups[split:]
+        notes = (["its meta dependencies have parameters: their jobs stay inline"] if inline else [])
+        self.out.services.append(ServiceUnit(role.name, self.project.display(role.path),
+                                             Orchestration(name=orch.name, groups=list(groups)),
+                                             requires=requires, notes=notes))
+
     # -- playbooks ------------------------------------------------------
 
     def _import_playbook(self, pb: Playbook, item: ImportPlaybook, stack: tuple[str, ...],
@@ -258,7 +323,30 @@ class Converter:
     def _play(self, pb: Playbook, play: Play, inherited: dict[str, Any]) -> Orchestration:
         output = _PENDING
         orch = Orchestration(name=play.name)
-        scope = Scope(base_dir=pb.path.parent, file=pb.path)
+        outer = self._play_findings, self._play_roles, self._play_notes
+        self._play_findings, self._play_roles, self._play_notes = [], [], []
+        try:
+            self._play_body(pb, play, inherited, orch, output)
+        finally:
+            self._play_findings, self._play_roles, self._play_notes = outer
+        return orch
+
+    def _play_hosts(self, play: Play, orch: Orchestration) -> bool:
+        """With --inventory, the play's hosts become the orchestration's targets.
+        False when they select no host (Ansible skips the play)."""
+        if self.inventory is None:
+            return True
+        hosts = play.hosts
+        resolution = self.inventory.resolve(hosts, self.extra_vars)
+        for severity, message in resolution.notes:
+            self._play_findings.append(Finding("hosts", Severity(severity), f"play {play.source}: {message}"))
+        orch.targets = resolution.targets
+        return resolution.targets != []
+
+    def _play_body(self, pb: Playbook, play: Play, inherited: dict[str, Any], orch: Orchestration,
+                   output: str) -> None:
+        runs = self._play_hosts(play, orch)
+        scope = Scope(base_dir=pb.path.parent, file=pb.path, play_dir=pb.path.parent)
         scope = scope.with_keywords({"when": inherited.get("when")}).with_keywords(play.keywords)
         scope = replace(scope, vars=())  # play vars are a layer, not task vars
         # play-scoped layers start empty in every play (set_fact, include_vars and facts stay)
@@ -287,7 +375,10 @@ class Converter:
         self._flush_handlers(orch, handlers, output)
         self._emit_nodes(orch, play.post_tasks, scope, output, handlers=handlers)
         self._flush_handlers(orch, handlers, output)
-        return orch
+        if not runs:  # no host: the play's jobs are dropped (empty targets would mean every node)
+            orch.groups = []
+        self.out.plays.append(PlayRun(str(play.source), orch.targets, list(self._play_roles or []),
+                                      list(self._play_notes)))
 
     def _gather_facts(self, orch: Orchestration, play: Play, output: str) -> None:
         task = {"module": "ansible.builtin.setup", "source": str(play.source), "name": "Gathering Facts", "args": {}}
@@ -333,6 +424,15 @@ class Converter:
             self._run_role(orch, dep, RoleRef(dep_name, dep_params, dep_keywords, dep_source),
                            scope.with_keywords(dep_keywords), output, _main_task_file(dep), _main_handlers(dep),
                            seen, handlers=own_handlers)
+        if self._split == (orch, role.path) and len(scope.stack) == 1:
+            self._split_at = len(orch.groups)  # the unit role's own jobs start here
+        if self._play_roles is not None and tasks_file is not None and tasks_file == _main_task_file(role) \
+                and role.name not in self._play_roles:
+            self._play_roles.append(role.name)  # the play runs this role in full on its hosts
+            given = sorted(k for k in ("when", "vars") if ref.keywords.get(k)) + (["parameters"] if ref.params else [])
+            if given:  # task-core runs the role's service as the role unit converted it
+                self._play_notes.append(f"{ref.source}: role {role.name} is given {', '.join(given)} here; "
+                                        "its task-core service runs without them")
         # Role params are scoped to the role's tasks, as in Ansible, not a global layer.
         role_scope = replace(scope.with_keywords(ref.keywords).with_keywords({"vars": ref.params}),
                              role=role, base_dir=role.path)
@@ -425,7 +525,12 @@ class Converter:
     def _include_tasks(self, orch: Orchestration, task: Task, scope: Scope, output: str,
                        handlers: list[tuple[Node, Scope]]) -> None:
         name = task.args.get("file") or task.args.get("_raw_params")
-        findings: list[Finding] = []
+        findings: list[Finding] = list(task.findings)  # load-time ones (duplicate keys, THT's Heat values)
+        if isinstance(name, str) and jinja.is_template(name) and task.module != "ansible.builtin.import_tasks":
+            files = dynamic.candidate_files(self, name, scope)
+            if files:  # resolved on the node, among the task files the name can render to
+                dynamic.include(self, orch, task, scope, output, handlers, name, files, findings)
+                return
         if not isinstance(name, str) or jinja.is_template(name):
             self._unsupported(orch, task, scope, output,
                               f"include of a templated file name {name!r} cannot be resolved at conversion")
@@ -446,9 +551,11 @@ class Converter:
         tf = self.project.task_file(path, role, _role_key(role, path) if role and path.is_relative_to(role.path)
                                     else self._key(path))
         loop_items = self._static_loop(task)
-        if loop_items is None:
-            self._unsupported(orch, task, scope, output,
-                              "include with a loop over a run-time value cannot be expanded at conversion")
+        if loop_items is None and task.module == "ansible.builtin.import_tasks":
+            self._unsupported(orch, task, scope, output, "import_tasks cannot loop (Ansible refuses it)")
+            return
+        if loop_items is None:  # the loop runs on the node, the file's tasks per item
+            dynamic.include(self, orch, task, scope, output, handlers, name, {name: path}, findings)
             return
         keywords = {k: v for k, v in task.keywords.items() if k not in ("loop", "loop_control") and not k.startswith("with_")}
         self._record(task, Outcome.LOWERED, [], output, findings)
@@ -502,13 +609,15 @@ class Converter:
         keywords = dict(task.keywords)
         if isinstance(task.args.get("apply"), dict):
             keywords.update(task.args["apply"])
-        self._record(task, Outcome.LOWERED, [], output, [])
+        self._record(task, Outcome.LOWERED, [], output, list(task.findings))
         params = {k: v for k, v in task.args.items()
                   if k not in ("name", "role", "tasks_from", "handlers_from", "vars_from", "defaults_from",
                                "apply", "public", "allow_duplicates", "rolespec_validate")}
         if isinstance(keywords.get("vars"), dict):
             params = dict(keywords.pop("vars"), **params)
         ref = RoleRef(name, params, {k: v for k, v in keywords.items() if k != "vars"}, task.source)
+        if scope.role is not None and scope.role.name != role.name:
+            self.out.edges.add((scope.role.name, role.name, task.module.rsplit(".", 1)[-1]))
         self._run_role(orch, role, ref, scope, output, tasks_file, handlers_file, set(), handlers=handlers)
 
     def _find_task_file(self, name: str, scope: Scope) -> Path | None:
@@ -556,7 +665,7 @@ class Converter:
             findings.append(Finding("lookup", Severity.ERROR, problem))
         runtime_needed = self._runtime_keywords(task, scope)
         outcome: Outcome
-        if not runtime_needed and task.module in NATIVE:
+        if not runtime_needed and task.module in NATIVE and not _unsafe_templates(task.args):
             result = NATIVE[task.module](task, ctx)
             if result is not None:
                 jobs = self._apply_conversion_keywords(result.jobs, keywords, ctx)
@@ -572,7 +681,9 @@ class Converter:
             prepared = PREPARE[task.module](task, ctx) if task.module in PREPARE else None
             if prepared is None or prepared.args is not None:
                 args = prepared.args if prepared else task.args
-                jobs = (prepared.jobs_before if prepared else []) + [self._task_job(self._task_spec(task, scope, args))]
+                spec = self._task_spec(task, scope, args)
+                spec.update(prepared.spec if prepared else {})
+                jobs = (prepared.jobs_before if prepared else []) + [self._task_job(spec)]
                 jobs = self._apply_conversion_keywords(jobs, keywords, ctx)
                 findings += ctx.findings + (prepared.findings if prepared else [])
                 outcome = Outcome.COMPONENT
@@ -581,6 +692,8 @@ class Converter:
             findings += ctx.findings + prepared.findings
             reason = "; ".join(f.message for f in prepared.findings if f.severity == Severity.ERROR) or "cannot be prepared"
             return self._unsupported_group(task, scope, output, reason, findings)
+        if self.bridge:
+            return bridge_group(self, task, scope, output, keywords, findings, ctx)
         return self._stub_group(task, scope, output, keywords, findings, ctx)
 
     def _runtime_keywords(self, task: Task, scope: Scope) -> list[str]:
@@ -596,26 +709,61 @@ class Converter:
             found.append("block")
         if scope.handler is not None:
             found.append("handler")
+        if scope.dynamic:
+            found.append("include")  # the task runs inside its include's TASK job
         return found
 
     def _apply_conversion_keywords(self, jobs: list[Job], keywords: dict[str, Any], ctx: TaskContext) -> list[Job]:
-        """run_once and delegate_to shape where jobs run, not what they do."""
+        """run_once and delegate_to shape where jobs run, not what they do; the play
+        keywords Directord has no equivalent for are reported on every task."""
+        run_once = keywords.get("run_once") in (True, "true", "yes", "True")
         delegate = keywords.get("delegate_to")
-        if delegate in LOCALHOST:
+        is_local = isinstance(delegate, str) and delegate in LOCALHOST  # (a list or mapping is no host)
+        local = self.inventory.resolve(delegate).targets if self.inventory is not None and is_local else None
+        if is_local and not local:
             # Ansible's controller is no Directord node: a node identity "localhost" never exists
             ctx.finding("delegate_to", Severity.WARNING,
                         f"delegate_to {delegate} (Ansible's controller) has no Directord node; "
                         "the job runs on the play's targets instead")
         elif delegate is not None:
             if isinstance(delegate, str) and not jinja.is_template(delegate):
+                node = local[0] if local else delegate
                 for job in jobs:
-                    job.assign = [delegate]
+                    job.assign = [node]
+                if local:
+                    ctx.finding("delegate_to", Severity.INFO,
+                                f"delegate_to {delegate} runs on {node}, the inventory's local-connection host")
+                elif self.inventory is not None and not self.inventory.has_host(delegate):
+                    ctx.finding("delegate_to", Severity.WARNING,
+                                f"delegate_to {delegate} is not an inventory host: Directord fails the job "
+                                "(unknown target) unless a node has that identity")
+                if not run_once:
+                    ctx.finding("delegate_to", Severity.WARNING,
+                                f"delegate_to {delegate}: the job runs once on {node} (Directord assign), "
+                                "not once for each host of the play with that host's variables")
             else:
                 ctx.finding("delegate_to", Severity.WARNING,
                             f"delegate_to {delegate!r} is templated; the job runs on the play's targets")
-        if keywords.get("run_once") in (True, "true", "yes", "True"):
+        if run_once:
             for job in jobs:
                 job.value = ("--run-once " + job.value).strip() if job.verb != "TASK" else job.value + " --run-once"
+            if keywords.get("register") or ctx.task.module == "ansible.builtin.set_fact":
+                ctx.finding("run_once", Severity.WARNING,
+                            "run_once: Directord runs the job on the first target only (--run-once) and the "
+                            "other nodes do not get its registered result or facts, as Ansible gives them")
+        serial = keywords.get("serial")
+        if serial not in (None, 0, "0", [], "100%"):
+            ctx.finding("serial", Severity.WARNING,
+                        f"play serial {serial!r} is not carried: each job runs on every target at once, "
+                        "not in batches of hosts")
+        if keywords.get("max_fail_percentage") is not None:
+            ctx.finding("max_fail_percentage", Severity.WARNING,
+                        "play max_fail_percentage is not carried: a node's failure never stops the others")
+        if keywords.get("any_errors_fatal") in (True, "true", "yes", "True"):
+            ctx.finding("any_errors_fatal", Severity.WARNING,
+                        "any_errors_fatal is not carried: a failure on one node does not stop the other "
+                        "nodes' jobs (a task-core service does stop the graph when one of its jobs fails)")
+        ctx.findings.extend(f for f in self._play_findings if f not in ctx.findings)
         return jobs
 
     def _task_spec(self, task: Task, scope: Scope, args: dict[str, Any]) -> dict[str, Any]:
@@ -667,6 +815,14 @@ class Converter:
     def _stub_group(self, task: Task, scope: Scope, output: str, keywords: dict[str, Any],
                     findings: list[Finding], ctx: TaskContext) -> JobGroup:
         verb = stub_verb(task.module)
+        if scope.dynamic:  # inside a dynamic include's job: a task that fails with "not implemented"
+            job = self._task_job(dynamic.stub_spec(task, scope, self._task_spec))
+            findings = findings + ctx.findings + [Finding(
+                "module", Severity.ERROR,
+                f"no translation for {task.module}: inside a dynamic include it is a task that fails with "
+                "'not implemented' (no stub component)")]
+            self._record(task, Outcome.STUB, [job], output, findings)
+            return JobGroup(task.source, task.label, [job])
         library = [scope.role.path / "library"] if scope.role else []
         self.out.stubs.setdefault(verb, (task.module, library))
         value, job_vars = stubs.stub_job(verb, task.module, yamlio.plain(task.args), str(task.source))
@@ -701,6 +857,7 @@ class Converter:
 
     def _record(self, task: Task, outcome: Outcome, jobs: list[Job], output: str, findings: list[Finding]) -> None:
         if task.id in self.out.results:
+            _add_play_findings(self.out.results[task.id], findings)
             return
         unique = list(dict.fromkeys(findings))
         result = TaskResult(task, outcome, [j.verb for j in jobs], output, unique)
@@ -726,9 +883,9 @@ class Converter:
         return path.name
 
     def inside_input(self, path: Path) -> bool:
-        if not self.input_roots:
+        if not self._root_prefixes:
             return True
-        return any(path.is_relative_to(root) for root in self.input_roots)
+        return (str(path) + "/").startswith(self._root_prefixes)
 
     # -- files ----------------------------------------------------------
 
@@ -829,8 +986,14 @@ def _controller_lookups(task: Task) -> list[str]:
 
 
 def stub_verb(module: str) -> str:
+    """STUB_<SHORT NAME>: Directord imports `<verb lower>.py`, so ASCII letters, digits and
+    '_' only; a name that needed other characters replaced gets a digest of itself, so two
+    such names never share a stub."""
     short = module.rsplit(".", 1)[-1]
-    return "STUB_" + "".join(c if c.isalnum() else "_" for c in short).upper()
+    clean = "".join(c if c.isascii() and c.isalnum() else "_" for c in short)
+    if clean != short.replace("-", "_") or not short:
+        clean += "_" + hashlib.sha256(short.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return "STUB_" + clean.upper()
 
 
 def _raw_text(text: str) -> str:
@@ -844,12 +1007,23 @@ def _raw(task: Task) -> str:
     return str(task.args.get("_raw_params", "")).strip()
 
 
+def _unsafe_templates(args: Any) -> bool:
+    """`!unsafe` text that looks like Jinja: built-ins would render it, the runtime does not
+    (yamlio.plain hands it over as an expression that yields the text itself)."""
+    return any(isinstance(text, yamlio.UnsafeStr) and jinja.is_template(text) for text in jinja.walk_strings(args))
+
+
 def _handler_names(node: Node) -> tuple[str, ...]:
     if isinstance(node, Task):
-        names = [node.name] if node.name else []
+        # a nameless handler answers to its action, as Ansible's Task.get_name() gives it
+        names = [node.name if node.name else node.action]
         names += [str(x) for x in _as_list(node.keywords.get("listen"))]
         return tuple(names)
-    return tuple(str(node.name) for _ in [0] if node.name)
+    if node.name:
+        return (str(node.name),)
+    # a nameless block: what its handlers answer to
+    return tuple(dict.fromkeys(name for inner in node.block + node.rescue + node.always
+                               for name in _handler_names(inner)))
 
 
 def _main_task_file(role: Role) -> Path | None:

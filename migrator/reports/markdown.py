@@ -32,6 +32,11 @@ def render(report: dict[str, Any]) -> str:
            f"translated (native + lowered + component); {summary['errors']} input errors.", "",
            "| outcome | tasks |", "| --- | ---: |"]
     out += [f"| {o} | {summary['outcomes'].get(o, 0)} |" for o in OUTCOME_ORDER]
+    bridged = summary["outcomes"].get("bridge", 0)
+    if bridged:
+        out += ["", f"Bridged (`--bridge`): {bridged} tasks; the TASK runtime runs their original Ansible "
+                    "module with ansible-core on the node. They work, but keep an Ansible dependency there, "
+                    "so they do not count as translated."]
 
     roles: dict[str, Counter] = defaultdict(Counter)
     for task in report["tasks"]:
@@ -56,7 +61,8 @@ def render(report: dict[str, Any]) -> str:
     if untranslated:
         rows = ["| where | task | outcome | module | reason |", "| --- | --- | --- | --- | --- |"]
         for t in untranslated:
-            reason = "; ".join(f["message"] for f in t["findings"] if f["severity"] == "error")
+            reason = "; ".join(f["message"] for f in t["findings"] if f["severity"] == "error"
+                               or t["outcome"] == "bridge" and f["message"].startswith("bridge: "))
             rows.append(f"| {_cell(t['file'])}:{t['line']} | {_cell(t['name'] or '')} | {t['outcome']} | "
                         f"{_cell(t['module'])} | {_cell(reason)} |")
         out += _fold("Untranslated tasks", rows)

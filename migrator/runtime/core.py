@@ -26,7 +26,7 @@ import traceback
 
 from migrator.runtime.api import MODULES, ModuleContext, ModuleFailed  # tm:strip
 from migrator.runtime.facts import gather_facts  # tm:strip
-from migrator.runtime.filters import LOOKUPS, boolean, from_yaml  # tm:strip
+from migrator.runtime.filters import LOOKUPS, boolean, from_yaml, lookup_first_found, search_shipped  # tm:strip
 from migrator.runtime.templating import (  # tm:strip
     OMIT, Marker, Templar, TemplateError, UndefinedVariable, Vars, finalize, is_all_template, resolve)  # tm:strip
 
@@ -46,8 +46,9 @@ TASK_KEYS = frozenset((
     "module", "args", "source", "name", "when", "loop", "loop_with", "loop_control", "register",
     "failed_when", "changed_when", "until", "retries", "delay", "ignore_errors", "environment",
     "vars", "no_log", "notify", "handler", "become_user", "check_mode", "blocks",
-    "async", "poll",
+    "async", "poll", "search", "include",
 ))
+INCLUDE_TASKS = "ansible.builtin.include_tasks"
 LOOP_CONTROL_KEYS = frozenset(("loop_var", "index_var", "label", "extended", "extended_allitems", "pause"))
 SECTIONS = ("block", "rescue", "always")
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
@@ -98,6 +99,8 @@ def validate_task(task, positional=()):
         return "the job value %r does not name the task's module %s" % (" ".join(positional), task["module"])
     if task.get("loop_with") is not None and task["loop_with"] not in LOOKUPS:
         return "with_%s is not available on the node (%s)" % (task["loop_with"], task["source"])
+    if not isinstance(task.get("loop_control") or {}, dict):
+        return "loop_control must be a mapping, got %r (%s)" % (task["loop_control"], task["source"])
     unknown = sorted(set(task.get("loop_control") or {}) - LOOP_CONTROL_KEYS)
     if unknown:
         return "unknown loop_control keys %s (%s)" % (unknown, task["source"])
@@ -107,6 +110,21 @@ def validate_task(task, positional=()):
     handler = task.get("handler")
     if handler is not None and not (isinstance(handler, dict) and _listify(handler.get("names"))):
         return "handler needs {names: [...]}, got %r" % (handler,)
+    include = task.get("include")
+    if (include is not None or task["module"] == INCLUDE_TASKS) and not (
+            isinstance(include, dict) and all(isinstance(v, list) for v in include.values())):
+        return "%s needs include: {file name: [task, ...]}, got %r (%s)" % (INCLUDE_TASKS, include, task["source"])
+    if include is not None and task["module"] != INCLUDE_TASKS:
+        return "include belongs to %s only (%s)" % (INCLUDE_TASKS, task["source"])
+    for inner in [t for tasks in (include or {}).values() for t in tasks]:
+        problem = validate_task(inner)
+        if problem:
+            return problem
+    search = task.get("search")
+    if search is not None and not (
+            isinstance(search, dict) and all(isinstance(search.get(k), list) for k in ("dirs", "files", "patterns"))
+            and all(isinstance(d, list) and len(d) == 2 for d in search["dirs"])):
+        return "search needs {subdir, dirs: [[dir, gated], ...], files: [...], patterns: [...]}, got %r" % (search,)
     try:
         json.dumps(task)
     except (TypeError, ValueError) as error:
@@ -152,8 +170,11 @@ class HostState:
         self.layers.pop(layer, None)
         self.vars_changed = True
 
-    def variables(self, identity, task_vars=None):
-        """All variables of the host, lowest precedence first, as Ansible orders them."""
+    def variables(self, identity, task_vars=None, frame=()):
+        """All variables of the host, lowest precedence first, as Ansible orders them.
+
+        frame: [(mapping, templated)] of the dynamic includes around the task, outermost
+        first (an include's vars, then its loop item): its parents' vars, below its own."""
         scopes = [(self.foreign, False)]
         for layer in LAYERS:
             values = self.layers.get(layer, {})
@@ -162,8 +183,10 @@ class HostState:
                 scopes.append(({k: v for k, v in values.items() if k in self.trusted}, True))
             else:
                 scopes.append((values, True))
-            if layer == TASK_VARS_AFTER and task_vars:
-                scopes.append((task_vars, True))
+            if layer == TASK_VARS_AFTER:
+                scopes.extend(frame)
+                if task_vars:
+                    scopes.append((task_vars, True))
         return _bind_magic(Vars(scopes), identity, self.foreign)
 
     def save(self, identity):
@@ -269,11 +292,12 @@ class RuntimeContext(ModuleContext):
 class TaskRun:
     """One TASK job: gates, conditionals, loops, retries, results, state changes."""
 
-    def __init__(self, task, state, identity, parent_id=None):
+    def __init__(self, task, state, identity, parent_id=None, frame=()):
         self.task = task
         self.state = state
         self.identity = identity
         self.parent_id = parent_id
+        self.frame = tuple(frame)
         self.module = task["module"]
         self.stack = task.get("blocks") or []
         self.source = task["source"]
@@ -283,7 +307,7 @@ class TaskRun:
         gated = self._gate()
         if gated:
             return gated
-        variables = self.state.variables(self.identity, self.task.get("vars"))
+        variables = self.state.variables(self.identity, self.task.get("vars"), self.frame)
         templar = Templar(variables)
         no_log = self._no_log(templar)
         try:
@@ -373,6 +397,8 @@ class TaskRun:
             if kind == "first_found":
                 # with_first_found skips terms that are undefined
                 terms = finalize(_drop_undefined(resolve(loop, templar.variables)))
+                # relative names: among the files shipped from the controller's search path
+                return lookup_first_found(terms if isinstance(terms, list) else [terms], self.task.get("search"))
             else:
                 terms = templar.template(loop)
             return LOOKUPS[kind](terms if isinstance(terms, list) else [terms])
@@ -435,6 +461,7 @@ class TaskRun:
         if self.loop_error:
             raise self.loop_error
         params = self._params(templar)
+        self._find_shipped(params)
         register = self.task.get("register")
         until = _listify(self.task.get("until"))
         retries = 1
@@ -499,6 +526,21 @@ class TaskRun:
             if value is not OMIT:
                 params[key] = value
         return params
+
+    def _find_shipped(self, params):
+        """A templated controller-side argument (copy/template src): the shipped file it names."""
+        search = self.task.get("search")
+        arg = search.get("arg") if search else None
+        if not arg or not isinstance(params.get(arg), str):
+            return
+        try:
+            found = search_shipped(params[arg], search)
+        except Exception as error:
+            raise ModuleFailed("Could not find or access '%s': %s" % (params[arg], error))
+        if found is None:
+            raise ModuleFailed("Could not find or access '%s' on the Ansible Controller." % params[arg])
+        # a trailing slash keeps its meaning (copy a directory's contents)
+        params[arg] = found + ("/" if params[arg].endswith("/") and not found.endswith("/") else "")
 
     def _call_module(self, params, templar, check_mode):
         if self.module in PSEUDO_MODULES:
@@ -734,6 +776,49 @@ def _set_fact(run, params, templar):
     return {"ansible_facts": facts, "changed": False}
 
 
+def _include_tasks(run, params, templar):
+    """The include itself: which of the files converted into the job the name renders to.
+    Its tasks run after it, per loop item (run_task)."""
+    _check_params(run.module, params, ("file", "_raw_params"))
+    name = params.get("file") or params.get("_raw_params")
+    if name not in (run.task.get("include") or {}):
+        raise ModuleFailed("Could not find or access '%s': the converter found no such task file (it has %s)"
+                           % (name, ", ".join(sorted(run.task.get("include") or {})) or "none"))
+    return {"include": name, "changed": False}
+
+
+def run_task(task, state, identity, parent_id=None, frame=()):
+    """Run one task; for a dynamic include, then its file's tasks per loop item, as
+    ansible-core runs an included file once per item that passed the include's `when`.
+
+    An included task sees the include's vars and the item (loop_var, index_var,
+    ansible_loop) as its parents' vars, below its own; the include's other keywords
+    are the include's alone (its parents' reach the tasks through their own specs).
+    """
+    run = TaskRun(task, state, identity, parent_id, frame)
+    report = run.run()
+    reports = [report]
+    if task["module"] != INCLUDE_TASKS or report.status not in ("ok", "changed") or not report.result:
+        return reports
+    result = report.result
+    control = task.get("loop_control") or {}
+    looped = "results" in result
+    names = [control.get("loop_var", "item"), "ansible_loop_var", control.get("index_var"),
+             "ansible_index_var", "ansible_loop"]
+    own_blocks = {block["id"] for block in task.get("blocks") or []}
+    for item in result["results"] if looped else [result]:
+        if item.get("skipped") or item.get("failed") or item.get("include") not in task["include"]:
+            continue
+        special = {name: item[name] for name in names if looped and name and name in item}
+        inner_frame = tuple(frame) + ((task.get("vars") or {}, True), (special, False))
+        # blocks of the included file start afresh for each item
+        for block_id in [b for b in state.blocks if b not in own_blocks]:
+            del state.blocks[block_id]
+        for inner in task["include"][item["include"]]:
+            reports.extend(run_task(inner, state, identity, parent_id, inner_frame))
+    return reports
+
+
 def _include_vars(run, params, templar):
     _check_params(run.module, params, ("file", "_raw_params", "data", "name", "_candidates", "_path"))
     path = params.get("file") or params.get("_raw_params")
@@ -836,6 +921,7 @@ PSEUDO_MODULES = {
     "ansible.builtin.assert": _assert,
     "ansible.builtin.set_fact": _set_fact,
     "ansible.builtin.include_vars": _include_vars,
+    "ansible.builtin.include_tasks": _include_tasks,
     "ansible.builtin.setup": _setup,
     "ansible.builtin.gather_facts": _setup,
     "ansible.builtin.meta": _meta,
@@ -864,7 +950,7 @@ def run_job(cache, job, identity):
     """
     state = HostState(cache)
     tasks = job["tasks"] if "tasks" in job else [job["task"]]
-    reports = [TaskRun(task, state, identity, job.get("parent_id")).run().as_tuple() for task in tasks]
+    reports = [report.as_tuple() for task in tasks for report in run_task(task, state, identity, job.get("parent_id"))]
     state.save(identity)
     if len(reports) == 1:
         return reports[0]

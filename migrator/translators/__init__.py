@@ -41,6 +41,7 @@ class Prepared:
     args: dict[str, Any]
     jobs_before: list[Job] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    spec: dict[str, Any] = field(default_factory=dict)  # more task keys for the runtime (`search`)
 
 
 NativeFn = Callable[["Task", "TaskContext"], "Native | None"]
