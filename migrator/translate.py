@@ -558,7 +558,10 @@ class Converter:
             dynamic.include(self, orch, task, scope, output, handlers, name, {name: path}, findings)
             return
         keywords = {k: v for k, v in task.keywords.items() if k not in ("loop", "loop_control") and not k.startswith("with_")}
-        self._record(task, Outcome.LOWERED, [], output, findings)
+        once = self._include_when_once(orch, task, scope, loop_items)
+        if once is not None:
+            keywords["when"] = once
+        self._record(task, Outcome.LOWERED, [orch.groups[-1].jobs[0]] if once else [], output, findings)
         for item in loop_items:
             inner = scope.with_keywords(keywords)
             if item is not _NO_LOOP:
@@ -566,6 +569,26 @@ class Converter:
                 inner = replace(inner, vars=tuple(sorted(dict(inner.vars, **{loop_var: item}).items())))
             inner = replace(inner, stack=inner.stack + (str(path),), file=path)
             self._emit_nodes(orch, tf.nodes, inner, output, handlers)
+
+    def _include_when_once(self, orch: Orchestration, task: Task, scope: Scope, loop_items: list[Any]) -> list[str] | None:
+        """An include_tasks' own `when` is evaluated once, when the include runs (import_tasks
+        copies it onto every task instead). Expanded inline, the tasks would re-evaluate it each,
+        and differ once one of them changes what it reads: so a TASK job evaluates it once into a
+        hidden fact, and the included tasks test that. Returns their `when`, or None to keep it."""
+        own = _as_list(task.keywords.get("when"))
+        if task.module == "ansible.builtin.import_tasks" or not own or loop_items != [_NO_LOOP]:
+            return None
+        if not all(isinstance(c, str) and c.strip() and not jinja.is_template(c) for c in own):
+            return None  # booleans and "{{ }}" conditions: left as they are
+        flag = "tm_include_when_" + hashlib.sha256(task.id.encode()).hexdigest()[:12]
+        condition = " and ".join(f"({c})" for c in own)
+        spec = self._task_spec(replace(task, module="ansible.builtin.set_fact", keywords={}), scope,
+                               {flag: "{{ " + condition + " }}"})
+        spec["name"] = f"the include's when, evaluated once: {condition}"[:200]
+        if isinstance(task.keywords.get("vars"), dict):  # the include's vars are in scope for its when
+            spec["vars"] = yamlio.plain(dict(spec.get("vars") or {}, **task.keywords["vars"]))
+        orch.groups.append(JobGroup(task.source, task.label, [self._task_job(spec)]))
+        return [f"{flag} | bool"]
 
     def _static_loop(self, task: Task) -> list[Any] | None:
         loop = task.keywords.get("loop")
