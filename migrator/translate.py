@@ -571,12 +571,14 @@ class Converter:
             self._emit_nodes(orch, tf.nodes, inner, output, handlers)
 
     def _include_when_once(self, orch: Orchestration, task: Task, scope: Scope, loop_items: list[Any]) -> list[str] | None:
-        """An include_tasks' own `when` is evaluated once, when the include runs (import_tasks
-        copies it onto every task instead). Expanded inline, the tasks would re-evaluate it each,
-        and differ once one of them changes what it reads: so a TASK job evaluates it once into a
-        hidden fact, and the included tasks test that. Returns their `when`, or None to keep it."""
+        """The own `when` of include_tasks/include_role is evaluated once, when the include runs
+        (import_tasks/import_role copy it onto every task instead). Expanded inline, the tasks
+        would re-evaluate it each, and differ once one of them changes what it reads: so a TASK
+        job evaluates it once into a hidden fact, and the included tasks test that. Returns
+        their `when`, or None to keep it."""
         own = _as_list(task.keywords.get("when"))
-        if task.module == "ansible.builtin.import_tasks" or not own or loop_items != [_NO_LOOP]:
+        if task.module not in ("ansible.builtin.include_tasks", "ansible.builtin.include_role") \
+                or not own or loop_items != [_NO_LOOP]:
             return None
         if not all(isinstance(c, str) and c.strip() and not jinja.is_template(c) for c in own):
             return None  # booleans and "{{ }}" conditions: left as they are
@@ -630,9 +632,15 @@ class Converter:
             self._unsupported(orch, task, scope, output, "include_role with a loop is not expanded yet")
             return
         keywords = dict(task.keywords)
+        once = self._include_when_once(orch, task, scope, [_NO_LOOP])
+        if once is not None:
+            keywords["when"] = once
         if isinstance(task.args.get("apply"), dict):
-            keywords.update(task.args["apply"])
-        self._record(task, Outcome.LOWERED, [], output, list(task.findings))
+            apply = dict(task.args["apply"])
+            if "when" in apply and "when" in keywords:  # both hold for every task of the role
+                keywords["when"] = _as_list(keywords["when"]) + _as_list(apply.pop("when"))
+            keywords.update(apply)
+        self._record(task, Outcome.LOWERED, [orch.groups[-1].jobs[0]] if once else [], output, list(task.findings))
         params = {k: v for k, v in task.args.items()
                   if k not in ("name", "role", "tasks_from", "handlers_from", "vars_from", "defaults_from",
                                "apply", "public", "allow_duplicates", "rolespec_validate")}
