@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from .fastyaml import BlockDumper
 from .model import Orchestration
 
 MARKER = ".tripleo-migrate"
@@ -45,9 +46,18 @@ class OutputError(Exception):
     """OUT cannot be written; the message is for the user."""
 
 
-def dump_yaml(data) -> str:
+def _pyyaml_dump(data) -> str:
     return yaml.dump(data, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
                      allow_unicode=True, width=1 << 30)
+
+
+_FAST = BlockDumper(_pyyaml_dump)
+
+
+def dump_yaml(data) -> str:
+    """YAML block style, multi-line strings as literal blocks: PyYAML's output (fastyaml.py)."""
+    text = _FAST.dump(data)
+    return _pyyaml_dump(data) if text is None else text
 
 
 def _scalar(value) -> str:
