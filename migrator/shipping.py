@@ -16,6 +16,8 @@ fails the task loudly on the node; it is never taken for "not found".
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import glob
 import os
 import re
@@ -105,11 +107,31 @@ def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
     usable(path) -> bool picks the files worth shipping (include_vars: variables files); the
     others are listed in `unusable`: a task whose name picks one fails on the node, as it
     fails in Ansible, instead of shipping every task file and playbook the name could match.
+
+    Worked out once per run for each name and search path (every playbook that runs a role
+    ships its files again), then staged into the unit being converted.
     """
+    key = (tuple(names), subdir, dirs_too, usable, scope.role.path if scope.role else None,
+           scope.role.name if scope.role else None, scope.file, scope.base_dir, scope.play_dir)
+    found = converter.shipments.get(key)
+    if found is None:
+        found = converter.shipments[key] = _shipment(converter, scope, names, subdir, dirs_too, usable)
+    shipment, files = found
+    if isinstance(shipment, str):
+        return shipment
+    for out_rel, real in files:
+        converter.out.staged.setdefault(out_rel, real)
+    return Shipment(copy.deepcopy(shipment.search), [dataclasses.replace(job) for job in shipment.jobs],
+                    list(shipment.names))
+
+
+def _shipment(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
+              dirs_too: bool, usable) -> tuple[Shipment | str, list[tuple[str, Path]]]:
+    """ship()'s work: the Shipment (or the reason) and the files to stage, (OUT-relative, controller)."""
     for name in names:
         problem = unknowable(name)
         if problem:
-            return problem
+            return problem, []
     entries = [(d, gated, _out_rel(converter, scope, d)) for d, gated in search_dirs(scope, subdir)]
     files: dict[str, Path] = {}  # OUT-relative -> controller file
     shipped: set[str] = set()  # node paths, directories of a copy src too
@@ -126,7 +148,7 @@ def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
             rewritten.append(node_role + rest)
             roots = [(scope.role.path, role_rel, glob.escape(str(scope.role.path)) + glob_rest)]
         elif _ROLE_PATH.match(name):
-            return f"{name!r} uses role_path outside a role"
+            return f"{name!r} uses role_path outside a role", []
         else:
             globbed, regex = name_pattern(name)
             patterns.append(regex)
@@ -154,8 +176,7 @@ def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
     for out_rel, real in sorted(files.items()):
         token = source_token(out_rel)
         if token is None:
-            return f"the shipped file {out_rel!r} cannot be carried by COPY"
-        converter.out.staged.setdefault(out_rel, real)
+            return f"the shipped file {out_rel!r} cannot be carried by COPY", []
         target = _node(out_rel)
         parent = target.rsplit("/", 1)[0]
         if parent not in made:  # COPY does not create directories
@@ -167,7 +188,7 @@ def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
               "files": sorted(shipped), "patterns": patterns}
     if unusable:
         search["unusable"] = sorted(unusable)
-    return Shipment(search, jobs, rewritten)
+    return Shipment(search, jobs, rewritten), sorted(files.items())
 
 
 def _matches(converter: "Converter", pattern: str, directory: str) -> tuple[tuple[str, Path, str | None], ...]:
@@ -175,7 +196,7 @@ def _matches(converter: "Converter", pattern: str, directory: str) -> tuple[tupl
 
     Cached for the run (on the converter): every playbook that runs a role ships the same
     candidates again, and a playbook directory alone holds dozens of files `*.yml` matches."""
-    cache = converter.__dict__.setdefault("_ship_matches", {})
+    cache = converter.ship_matches  # a directory's matches serve several names and search paths
     if (pattern, directory) in cache:
         return cache[pattern, directory]
     found = []

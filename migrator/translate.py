@@ -200,6 +200,10 @@ class Converter:
         self._play_roles: list[str] | None = None  # roles a play runs in full (task-core hosts)
         self._play_findings: list[Finding] = []  # play keywords not carried, for each of its tasks
         self._play_notes: list[str] = []  # what task-core's services do not carry of the play's role runs
+        # Caches for the run: every playbook that runs a role ships and checks its files again
+        self._checked_templates: set[Path] = set()
+        self.ship_matches: dict[tuple[str, str], tuple] = {}  # shipping._matches
+        self.shipments: dict[tuple, tuple] = {}  # shipping.ship
 
     # -- entry points ---------------------------------------------------
 
@@ -975,6 +979,10 @@ class Converter:
         return str(base)
 
     def _check_template(self, path: Path) -> None:
+        """Report a template's Jinja syntax error once: every playbook that runs the role stages it again."""
+        if path in self._checked_templates:
+            return
+        self._checked_templates.add(path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
