@@ -171,6 +171,15 @@ def test_assembly_rejects_imports_a_node_lacks(monkeypatch, tmp_path):
         runtime.build_component()
 
 
+def test_converter_reads_what_the_runtime_registers():
+    """runtime_support reads the names from the source text; importing must agree."""
+    from migrator import runtime_support
+    from migrator.runtime.filters import LOOKUPS
+
+    assert runtime_support.supported_modules() == frozenset(runtime.SUPPORTED_MODULES())
+    assert runtime_support.node_lookups() == frozenset(LOOKUPS) | {"vars"}
+
+
 def test_supported_modules_are_core_and_ports():
     from migrator.runtime.api import MODULES
 
