@@ -170,6 +170,32 @@ def template_prepare(task, ctx):
 _ROLE_PATH = re.compile(r"\{\{\s*role_path\s*\}\}")
 
 
+# -- config_template (openstack ansible-config-template): a template unless remote_src --------
+
+_TRUTHY = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
+
+
+@prepare("config_template", "ansible.legacy.config_template", "openstack.config_template.config_template")
+def config_template_prepare(task, ctx):
+    """Its `src` is a controller template found as template's is (the plugin looks in templates/
+    first), so it is shipped the same way; with remote_src (read non-strictly, as the plugin
+    does) src is a file on the node, and `content` needs nothing. A templated remote_src is
+    known only on the node: src is then not shipped, and if it renders false the node has no
+    controller file to read (the task fails there, naming src)."""
+    from ..model import Finding
+
+    args = task.args
+    remote = args.get("remote_src", False)
+    if "src" not in args or remote is True or str(remote).strip().lower() in _TRUTHY:
+        return Prepared(dict(args))
+    if isinstance(remote, str) and jinja.is_template(remote):
+        return Prepared(dict(args), findings=[Finding(
+            "remote_src", Severity.WARNING,
+            f"remote_src {remote!r} is known only on the node: src {args['src']!r} is read there; "
+            "when remote_src renders false, the controller file it names is not shipped and the task fails")])
+    return _stage_on_node(task, ctx, "templates")
+
+
 def _ship_templated_src(ctx, kind: str, args: dict, src: str) -> Prepared:
     """A templated src (`templates/{{ item }}.j2`, `{{ role_path }}/files/{{ item }}`): every
     file of the task's search path it can name is shipped to the node, which resolves the
