@@ -101,6 +101,23 @@ def test_fail_under(tmp_path):
     assert convert(tmp_path, V1, "again", "--fail-under", "70").exit_code == 0
 
 
+def test_fail_under_compares_the_unrounded_coverage(tmp_path):
+    assert convert(tmp_path, V1, "v1").exit_code == 0
+    report = json.loads((tmp_path / "v1" / "report.json").read_text())
+    report["summary"]["outcomes"] = {"native": 0, "lowered": 0, "component": 9696, "bridge": 0, "stub": 304,
+                                     "unsupported": 0}
+    report["summary"]["coverage"] = 97.0  # what the rounding shows for 96.96%
+    (tmp_path / "rounded.json").write_text(json.dumps(report))
+    result = cli(tmp_path, "coverage", "rounded.json", "--fail-under", "97")
+    assert result.exit_code == 1
+    assert "coverage 96.96% is under 97.0%" in result.stderr
+    assert cli(tmp_path, "coverage", "rounded.json", "--fail-under", "96.96").exit_code == 0
+    report["summary"]["outcomes"]["stub"] = "many"
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    result = cli(tmp_path, "coverage", "bad.json", "--fail-under", "97")
+    assert result.exit_code == 2 and "malformed report" in result.stderr
+
+
 def test_regression_and_new_untranslated_task_each_named_at_file_line(tmp_path):
     (tmp_path / "overrides.yml").write_text(OVERRIDE_CUSTOM)
     # The baseline had the custom module done by an override (native).
