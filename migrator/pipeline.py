@@ -107,6 +107,7 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         _write_taskcore(staging, conversion, inventory)
         write_reports(staging, report, options.reports)
         if scratch is not None:
+            staging.flush()
             changed = _changed_files(staging.root, options.out)
             staging.discard()
         else:
@@ -186,14 +187,19 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     """
     if len(units) < 8 or not hasattr(os, "fork"):
         return _merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)])
+    from .schedule import plan
+
     ctx = multiprocessing.get_context("fork")
-    shared = _Units(units, ctx.Value("i", 0))
+    queues = plan(units)
+    # each queue's [next, end): a process takes the next of its own, then steals the other's end
+    bounds = ctx.Array("i", [b for queue in queues for b in (0, len(queue))])
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_part, args=(converter, shared, staging, sender, overrides, os.getpid()))
+    child = ctx.Process(target=_child_part, args=(converter, _Units(units, queues, bounds, 1), staging, sender,
+                                                  overrides, os.getpid()))
     child.start()
     sender.close()
     try:
-        mine = _convert_part(converter, shared, staging, progress, len(units), overrides)
+        mine = _convert_part(converter, _Units(units, queues, bounds, 0), staging, progress, len(units), overrides)
         for _, conversion, _ in mine.units:  # while the child finishes
             stubs.prepare(conversion.stubs)
         try:
@@ -214,23 +220,41 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
 
 
 class _Units:
-    """(index, unit) pairs, handed to whichever process asks next through a shared counter."""
+    """(index, unit) pairs for one process: from the front of its own queue (schedule.plan),
+    then, when that is empty, from the back of the other's; `bounds` is shared."""
 
-    def __init__(self, units: list, counter=None):
+    def __init__(self, units: list, queues: list[list[int]] | None = None, bounds=None, side: int = 0):
         self.units = units
-        self.counter = counter
+        self.queues, self.bounds, self.side = queues, bounds, side
 
     def __iter__(self):
-        if self.counter is None:
+        if self.queues is None:
             yield from enumerate(self.units)
             return
         while True:
-            with self.counter.get_lock():
-                index = self.counter.value
-                self.counter.value += 1
-            if index >= len(self.units):
+            index = self._next()
+            if index is None:
                 return
             yield index, self.units[index]
+
+    def handed_out(self, index: int) -> int:
+        """How many units both processes have taken so far (for the progress bar)."""
+        if self.queues is None:
+            return index
+        with self.bounds.get_lock():
+            return sum(self.bounds[2 * q] + len(self.queues[q]) - self.bounds[2 * q + 1]
+                       for q in range(len(self.queues))) - 1
+
+    def _next(self) -> int | None:
+        with self.bounds.get_lock():
+            own, other = 2 * self.side, 2 * (1 - self.side)
+            if self.bounds[own] < self.bounds[own + 1]:
+                self.bounds[own] += 1
+                return self.queues[self.side][self.bounds[own] - 1]
+            if self.bounds[other] < self.bounds[other + 1]:
+                self.bounds[other + 1] -= 1
+                return self.queues[1 - self.side][self.bounds[other + 1]]
+        return None
 
 
 def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None, parent: int = 0) -> None:
@@ -265,7 +289,7 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
     copied: set[str] = set()
     for index, (kind, path, base) in units:
         if progress:
-            progress(path.name, index, total)
+            progress(path.name, units.handed_out(index), total)
         try:
             conversion = converter.convert_unit(kind, path, base)
         except RecursionError:
@@ -293,6 +317,7 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
                 copied.add(rel)
         done.append((index, conversion, len(conversion.files)))
         conversion.files = []  # written; nothing to send back
+    staging.flush()
     if progress:
         progress("", total, total)
     return _Part(done, converter.project.errors)
@@ -367,6 +392,7 @@ def write_reports(staging: Staging, report: dict[str, Any], formats: tuple[str, 
     if "html" in formats:  # after the orchestrations: it shows their text beside each source task
         from .reports import details, html
 
+        staging.flush()  # details.attach reads the orchestrations written
         staging.write_text("report.html", html.render(details.attach(report, staging.root, Path.cwd())))
 
 
