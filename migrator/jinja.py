@@ -108,15 +108,23 @@ def _parsed(text: str, expression: bool) -> Analysis:
         return Analysis(error=f"Jinja syntax error: {exc.message}")
     except Exception as exc:  # the Jinja lexer on hostile input
         return Analysis(error=f"Jinja error: {exc}")
-    filters = {n.name for n in tree.find_all(nodes.Filter)}
-    tests = {n.name for n in tree.find_all(nodes.Test)}
-    calls = {n.node.name for n in tree.find_all(nodes.Call) if isinstance(n.node, nodes.Name)}
-    # jinja2.meta would compile the template, which fails on Ansible's
-    # filters; names read minus names the template binds is what we need.
-    names = list(tree.find_all(nodes.Name))
-    bound = {n.name for n in names if n.ctx in ("store", "param")}
-    variables = {n.name for n in names if n.ctx == "load"} - bound
-    return Analysis(frozenset(variables), frozenset(filters), frozenset(tests), frozenset(calls))
+    # One walk of the tree. jinja2.meta would compile the template, which fails
+    # on Ansible's filters; names read minus names the template binds is what we need.
+    filters, tests, calls, loaded, bound = set(), set(), set(), set(), set()
+    for node in tree.find_all((nodes.Filter, nodes.Test, nodes.Call, nodes.Name)):
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load":
+                loaded.add(node.name)
+            elif node.ctx in ("store", "param"):
+                bound.add(node.name)
+        elif isinstance(node, nodes.Call):
+            if isinstance(node.node, nodes.Name):
+                calls.add(node.node.name)
+        elif isinstance(node, nodes.Filter):
+            filters.add(node.name)
+        else:
+            tests.add(node.name)
+    return Analysis(frozenset(loaded - bound), frozenset(filters), frozenset(tests), frozenset(calls))
 
 
 _SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
