@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
+import tempfile
 import time
 import traceback
 
@@ -292,8 +294,10 @@ class RuntimeContext(ModuleContext):
 class TaskRun:
     """One TASK job: gates, conditionals, loops, retries, results, state changes."""
 
-    def __init__(self, task, state, identity, parent_id=None, frame=()):
+    def __init__(self, task, state, identity, parent_id=None, frame=(), fetch=None):
         self.task = task
+        self.fetch = fetch  # fetch(path, local file): read a file from the Directord server (component.py)
+        self.fetched = []  # temporary directories holding what it read, removed after the task
         self.state = state
         self.identity = identity
         self.parent_id = parent_id
@@ -314,6 +318,9 @@ class TaskRun:
             result = self._run_all(variables, templar)
         except Exception as error:
             result = _failure(error)
+        finally:
+            for directory in self.fetched:
+                shutil.rmtree(directory, ignore_errors=True)
         result.setdefault("changed", False)
         if self.task.get("register"):
             self.state.set_vars("set_fact", {self.task["register"]: result},
@@ -528,10 +535,15 @@ class TaskRun:
         return params
 
     def _find_shipped(self, params):
-        """A templated controller-side argument (copy/template src): the shipped file it names."""
+        """A templated controller-side argument (copy/template src, include_vars file): the
+        shipped file it names or, for an absolute path where the search allows it (`server`),
+        the controller's file read from the Directord server, Ansible's controller here."""
         search = self.task.get("search")
         arg = search.get("arg") if search else None
         if not arg or not isinstance(params.get(arg), str):
+            return
+        if search.get("server") and params[arg].startswith(("/", "~")):
+            params[arg] = self._from_server(params[arg], params)
             return
         try:
             found = search_shipped(params[arg], search)
@@ -541,6 +553,27 @@ class TaskRun:
             raise ModuleFailed("Could not find or access '%s' on the Ansible Controller." % params[arg])
         # a trailing slash keeps its meaning (copy a directory's contents)
         params[arg] = found + ("/" if params[arg].endswith("/") and not found.endswith("/") else "")
+
+    def _from_server(self, name, params):
+        """The controller's file `name`, read from the Directord server into a temporary
+        directory of the node under its own base name (copy and template name a destination
+        directory's file after it); include_vars still reports the controller's path."""
+        if self.fetch is None:
+            raise ModuleFailed("Could not find or access '%s': it is read from the Directord server, and this "
+                               "run has no connection to one" % name)
+        if params.get("mode") == "preserve":
+            raise ModuleFailed("mode=preserve cannot be kept for '%s': the Directord server sends a file's "
+                               "content, not its mode" % name)
+        directory = tempfile.mkdtemp(prefix="tm-controller-")
+        self.fetched.append(directory)
+        local = os.path.join(directory, os.path.basename(os.path.normpath(name)) or "file")
+        try:
+            self.fetch(name, local)
+        except Exception as error:
+            raise ModuleFailed("Could not find or access '%s' on the Directord server: %s" % (name, error))
+        if self.module == "ansible.builtin.include_vars":
+            params["_path"] = name
+        return local
 
     def _call_module(self, params, templar, check_mode):
         if self.module in PSEUDO_MODULES:
@@ -787,7 +820,7 @@ def _include_tasks(run, params, templar):
     return {"include": name, "changed": False}
 
 
-def run_task(task, state, identity, parent_id=None, frame=()):
+def run_task(task, state, identity, parent_id=None, frame=(), fetch=None):
     """Run one task; for a dynamic include, then its file's tasks per loop item, as
     ansible-core runs an included file once per item that passed the include's `when`.
 
@@ -795,7 +828,7 @@ def run_task(task, state, identity, parent_id=None, frame=()):
     ansible_loop) as its parents' vars, below its own; the include's other keywords
     are the include's alone (its parents' reach the tasks through their own specs).
     """
-    run = TaskRun(task, state, identity, parent_id, frame)
+    run = TaskRun(task, state, identity, parent_id, frame, fetch)
     report = run.run()
     reports = [report]
     if task["module"] != INCLUDE_TASKS or report.status not in ("ok", "changed") or not report.result:
@@ -815,7 +848,7 @@ def run_task(task, state, identity, parent_id=None, frame=()):
         for block_id in [b for b in state.blocks if b not in own_blocks]:
             del state.blocks[block_id]
         for inner in task["include"][item["include"]]:
-            reports.extend(run_task(inner, state, identity, parent_id, inner_frame))
+            reports.extend(run_task(inner, state, identity, parent_id, inner_frame, fetch))
     return reports
 
 
@@ -837,7 +870,7 @@ def _include_vars(run, params, templar):
                 data = from_yaml(f.read())
         except (OSError, ValueError) as error:
             raise ModuleFailed("Could not load %s: %s" % (path, error))
-        files = [os.path.abspath(path)]
+        files = [params.get("_path") or os.path.abspath(path)]
     else:
         raise ModuleFailed("one of the following is required: file, data")
     if data is None:
@@ -942,15 +975,19 @@ RAW_ARGS = {
 }
 
 
-def run_job(cache, job, identity):
+def run_job(cache, job, identity, fetch=None):
     """Run the job's task(s) against the cache; returns Directord's (stdout, stderr, outcome, info).
+
+    fetch(path, local file) reads a controller file from the Directord server (component.py),
+    None where there is no server.
 
     A batch runs its tasks in order, exactly as consecutive jobs would: a failed
     task marks the host failed and the next ones skip (or run, in always/rescue).
     """
     state = HostState(cache)
     tasks = job["tasks"] if "tasks" in job else [job["task"]]
-    reports = [report.as_tuple() for task in tasks for report in run_task(task, state, identity, job.get("parent_id"))]
+    reports = [report.as_tuple() for task in tasks
+               for report in run_task(task, state, identity, job.get("parent_id"), fetch=fetch)]
     state.save(identity)
     if len(reports) == 1:
         return reports[0]

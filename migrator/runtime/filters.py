@@ -1065,8 +1065,17 @@ def search_shipped(name, search):
     converter shipped for]}. A name no pattern foresaw (an absolute path on the controller, a
     `../`) raises: the node cannot see the controller's files, and a miss must not pass for
     "not found". None when no shipped file answers to the name.
+
+    With "trees" (directories shipped whole, for a name that may be anything: shipping.py
+    _run_time_shipment) any relative name is looked for; a place in the order that lies in
+    no tree, where Ansible would look next, raises naming it (absolute names are read from
+    the Directord server by the core, never here).
     """
-    if not isinstance(name, str) or not any(re.fullmatch(p, name) for p in search.get("patterns") or ()):
+    trees = search.get("trees")
+    if trees is not None:
+        if not isinstance(name, str) or name.startswith(("/", "~")):
+            raise FilterError("%r is not a relative name; the file is read from the Directord server" % (name,))
+    elif not isinstance(name, str) or not any(re.fullmatch(p, name) for p in search.get("patterns") or ()):
         raise FilterError("%r is not among the names the converter shipped files for (%s); the file "
                           "would be searched on Ansible's controller" % (name, ", ".join(search.get("patterns") or ())))
     shipped = set(search.get("files") or ())
@@ -1084,6 +1093,10 @@ def search_shipped(name, search):
                 raise FilterError("%r is found at %s, which is not a variables file (a mapping); Ansible "
                                   "fails on it too" % (name, path))
             return path
+        if trees is not None and not any(path == tree or path.startswith(tree.rstrip("/") + "/") for tree in trees):
+            raise FilterError("%r is in none of the shipped %s directories (%s); Ansible would look for it next "
+                              "at %s, which the converter did not ship" % (
+                                  name, search.get("subdir"), ", ".join(trees), path))
     return None
 
 
