@@ -12,6 +12,14 @@ file sits on the node and in which order Ansible would look (filters.search_ship
 
 A rendered name that no shipped pattern foresaw (an absolute controller path, a '..')
 fails the task loudly on the node; it is never taken for "not found".
+
+A name that may name any file on the controller (`{{ x }}`, `{{ playbook_dir }}/a`,
+`/etc/{{ x }}`: anywhere()) is resolved at run time instead, when the caller asks for it
+(ship(..., at_run_time=True)): the controller of a Directord run is the Directord server,
+so an absolute path the name renders to is read from the server by the TASK component
+(search `server`); for a relative one, the search path's <subdir>/ directories are shipped
+whole (search `trees`), and the node follows ansible-core's order among them, failing on
+a place the converter did not ship (filters.search_shipped).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ class Shipment:
     search: dict[str, Any]  # the task's `search` key
     jobs: list[Job] = field(default_factory=list)  # stage the files on the node, before the task
     names: list[str] = field(default_factory=list)  # the names, `{{ role_path }}` made the node's
+    warning: str | None = None  # a run-time resolution: what the report says about it
 
 
 def name_pattern(text: str) -> tuple[str, str]:
@@ -76,6 +85,15 @@ def unknowable(name: str) -> str | None:
     return None
 
 
+def anywhere(name: str) -> bool:
+    """A templated name that may render to any path on the controller: an absolute one, or one
+    whose first component is a single template (never one with '..', never role_path's)."""
+    parts = name.split("/")
+    if ".." in parts or _ROLE_PATH.match(name):
+        return False
+    return name.startswith(("/", "~")) or bool(_EXPRESSION.fullmatch(parts[0].strip()))
+
+
 def search_dirs(scope: "Scope", subdir: str) -> list[tuple[Path, bool]]:
     """ansible-core's path_dwim_relative_stack order for a role or playbook task:
     [(directory, gated)], a gated one skipped when the name already starts with subdir/.
@@ -101,8 +119,11 @@ def search_dirs(scope: "Scope", subdir: str) -> list[tuple[Path, bool]]:
 
 
 def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
-         dirs_too: bool = False, usable=None) -> Shipment | str:
+         dirs_too: bool = False, usable=None, at_run_time: bool = False) -> Shipment | str:
     """Ship what `names` (templates) can name in the task's search path; a reason when not.
+
+    at_run_time: one name that may name any controller path (anywhere()) is resolved on the
+    node (_run_time_shipment) instead of being refused.
 
     usable(path) -> bool picks the files worth shipping (include_vars: variables files); the
     others are listed in `unusable`: a task whose name picks one fails on the node, as it
@@ -111,18 +132,22 @@ def ship(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
     Worked out once per run for each name and search path (every playbook that runs a role
     ships its files again), then staged into the unit being converted.
     """
-    key = (tuple(names), subdir, dirs_too, usable, scope.role.path if scope.role else None,
+    key = (tuple(names), subdir, dirs_too, usable, at_run_time, scope.role.path if scope.role else None,
            scope.role.name if scope.role else None, scope.file, scope.base_dir, scope.play_dir)
     found = converter.shipments.get(key)
     if found is None:
-        found = converter.shipments[key] = _shipment(converter, scope, names, subdir, dirs_too, usable)
+        if at_run_time and len(names) == 1 and anywhere(names[0]):
+            found = _run_time_shipment(converter, scope, names[0], subdir, dirs_too, usable)
+        else:
+            found = _shipment(converter, scope, names, subdir, dirs_too, usable)
+        converter.shipments[key] = found
     shipment, files = found
     if isinstance(shipment, str):
         return shipment
     for out_rel, real in files:
         converter.out.staged.setdefault(out_rel, real)
     return Shipment(copy.deepcopy(shipment.search), [dataclasses.replace(job) for job in shipment.jobs],
-                    list(shipment.names))
+                    list(shipment.names), shipment.warning)
 
 
 def _shipment(converter: "Converter", scope: "Scope", names: list[str], subdir: str,
@@ -171,24 +196,87 @@ def _shipment(converter: "Converter", scope: "Scope", names: list[str], subdir: 
                         continue
                     files.update(tree)
                     shipped.add(_node(out_rel))
-    jobs: list[Job] = []
-    made: set[str] = set()
-    for out_rel, real in sorted(files.items()):
-        token = source_token(out_rel)
-        if token is None:
-            return f"the shipped file {out_rel!r} cannot be carried by COPY", []
-        target = _node(out_rel)
-        parent = target.rsplit("/", 1)[0]
-        if parent not in made:  # COPY does not create directories
-            jobs.append(Job("WORKDIR", parent))
-            made.add(parent)
-        jobs.append(Job("COPY", f"--skip-cache --chmod {_mode(real)} {token} {target}"))
+    jobs = _jobs(files)
+    if isinstance(jobs, str):
+        return jobs, []
     search = {"subdir": subdir,
               "dirs": [[_node(rel), gated] for _, gated, rel in entries if rel is not None],
               "files": sorted(shipped), "patterns": patterns}
     if unusable:
         search["unusable"] = sorted(unusable)
     return Shipment(search, jobs, rewritten), sorted(files.items())
+
+
+def _run_time_shipment(converter: "Converter", scope: "Scope", name: str, subdir: str, dirs_too: bool,
+                       usable) -> tuple[Shipment | str, list[tuple[str, Path]]]:
+    """ship() for a name that may name any controller file: the TASK component reads an
+    absolute path it renders to from the Directord server (`server`); a relative one is
+    looked for in ansible-core's order, among the search path's <subdir>/ directories,
+    shipped whole (`trees`: a path below one that is not shipped is known to be absent),
+    and fails where Ansible would look in a place not shipped (the role's own directory...)."""
+    entries = [(d, gated, _out_rel(converter, scope, d)) for d, gated in search_dirs(scope, subdir)]
+    outside = [str(d) for d, _, rel in entries if rel is None]
+    if outside:
+        return f"{name!r} would be searched in {', '.join(outside)}, outside the input tree", []
+    files: dict[str, Path] = {}
+    shipped: set[str] = set()
+    unusable: set[str] = set()
+    trees = [rel for d, _, rel in entries if d.name == subdir]
+    for directory, rel in [(d, rel) for d, _, rel in entries if d.name == subdir]:
+        real_dir = realpath(directory)
+        if not real_dir.is_dir():
+            continue  # a tree with nothing in it: every name below it is absent
+        for dirpath, dirnames, filenames in os.walk(real_dir, followlinks=True):
+            dirnames.sort()
+            below = os.path.relpath(dirpath, real_dir)
+            if dirs_too:
+                shipped.add(_node(os.path.normpath(f"{rel}/{below}")))
+            for file_name in sorted(filenames):
+                real = realpath(Path(dirpath) / file_name)
+                out_rel = os.path.normpath(f"{rel}/{below}/{file_name}")
+                if not converter.inside_input(real):
+                    return f"{directory} holds {out_rel!r}, which lies outside the input tree", []
+                if not real.is_file():
+                    continue
+                if usable is not None and not usable(real):
+                    unusable.add(_node(out_rel))
+                else:
+                    files[out_rel] = real
+                shipped.add(_node(out_rel))
+    jobs = _jobs(files)
+    if isinstance(jobs, str):
+        return jobs, []
+    search = {"subdir": subdir, "dirs": [[_node(rel), gated] for _, gated, rel in entries],
+              "files": sorted(shipped), "patterns": [], "trees": sorted({_node(rel) for rel in trees}),
+              "server": True}
+    if unusable:
+        search["unusable"] = sorted(unusable)
+    warning = (f"{name!r} may name any file on Ansible's controller, which is the Directord server here: "
+               f"an absolute path it renders to is read from the Directord server at run time (it must exist "
+               f"there, readable by the server); a relative one is looked for among the search path's "
+               f"{subdir}/ files, shipped with the task, and fails the task when Ansible would look for it "
+               f"anywhere else")
+    if "playbook_dir" in name:
+        warning += ("; playbook_dir is the playbook's directory at conversion" if scope.play_dir is not None
+                    else "; playbook_dir is undefined where no playbook runs the role unless a variable sets it")
+    return Shipment(search, jobs, [name], warning), sorted(files.items())
+
+
+def _jobs(files: dict[str, Path]) -> list[Job] | str:
+    """WORKDIR and COPY jobs that stage files (OUT-relative -> controller) on the node."""
+    jobs: list[Job] = []
+    made: set[str] = set()
+    for out_rel, real in sorted(files.items()):
+        token = source_token(out_rel)
+        if token is None:
+            return f"the shipped file {out_rel!r} cannot be carried by COPY"
+        target = _node(out_rel)
+        parent = target.rsplit("/", 1)[0]
+        if parent not in made:  # COPY does not create directories
+            jobs.append(Job("WORKDIR", parent))
+            made.add(parent)
+        jobs.append(Job("COPY", f"--skip-cache --chmod {_mode(real)} {token} {target}"))
+    return jobs
 
 
 def _matches(converter: "Converter", pattern: str, directory: str) -> tuple[tuple[str, Path, str | None], ...]:

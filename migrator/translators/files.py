@@ -200,15 +200,19 @@ def _ship_templated_src(ctx, kind: str, args: dict, src: str) -> Prepared:
     """A templated src (`templates/{{ item }}.j2`, `{{ role_path }}/files/{{ item }}`): every
     file of the task's search path it can name is shipped to the node, which resolves the
     rendered name among them in Ansible's order (shipping.py); a src that may name any
-    path on the controller (`{{ some_path }}`) stays a finding."""
+    path on the controller (`{{ some_path }}`) is resolved at run time: an absolute path is
+    read from the Directord server, a warning says so."""
+    from ..model import Finding
     from ..shipping import ship
 
-    shipment = ship(ctx.converter, ctx.scope, [src], kind, dirs_too=kind == "files")
+    shipment = ship(ctx.converter, ctx.scope, [src], kind, dirs_too=kind == "files", at_run_time=True)
     if isinstance(shipment, str):
         return Prepared(None, findings=[_error("src", f"src {src!r} is templated; the file cannot be found at "
                                                       f"conversion: {shipment}")])
-    if not shipment.search["files"]:
+    if not shipment.search["files"] and not shipment.warning:
         return Prepared(None, findings=[_error("src", f"no file in the task's search path matches the templated "
                                                       f"src {src!r}")])
     args["src"] = shipment.names[0]
-    return Prepared(args, jobs_before=shipment.jobs, spec={"search": dict(shipment.search, arg="src")})
+    findings = [Finding("src", Severity.WARNING, shipment.warning)] if shipment.warning else []
+    return Prepared(args, jobs_before=shipment.jobs, findings=findings,
+                    spec={"search": dict(shipment.search, arg="src")})

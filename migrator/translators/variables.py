@@ -34,6 +34,10 @@ def include_vars(task, ctx):
         bases += [scope.role.path / "vars", scope.role.path]
     bases += [scope.base_dir / "vars", scope.base_dir]
     if jinja.is_template(name):
+        from ..shipping import anywhere
+
+        if anywhere(name):
+            return _at_run_time(ctx, args, name)
         return _templated(task, ctx, args, name, bases)
     candidates = [base / name for base in bases]
     for candidate in candidates:
@@ -75,6 +79,20 @@ def _templated(task, ctx, args, name, bases):
     args["file"] = name
     args["_candidates"] = candidates
     return Prepared(args)
+
+
+def _at_run_time(ctx, args, name):
+    """A name that may name any controller file (`{{ some_vars_file }}`): resolved on the node
+    as a templated copy src is (shipping.py): an absolute path is read from the Directord
+    server, a relative name among the search path's vars/ files, shipped whole."""
+    from ..shipping import ship
+
+    shipment = ship(ctx.converter, ctx.scope, [name], "vars", usable=_variables_file, at_run_time=True)
+    if isinstance(shipment, str):
+        return Prepared(None, findings=[Finding("file", Severity.ERROR, f"include_vars of {name!r}: {shipment}")])
+    return Prepared(dict(args, file=name), jobs_before=shipment.jobs,
+                    findings=[Finding("file", Severity.WARNING, shipment.warning)],
+                    spec={"search": dict(shipment.search, arg="file")})
 
 
 def _first_found(task, ctx, args, name):
