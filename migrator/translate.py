@@ -353,9 +353,11 @@ class Converter:
         scope = Scope(base_dir=pb.path.parent, file=pb.path, play_dir=pb.path.parent)
         scope = scope.with_keywords({"when": inherited.get("when")}).with_keywords(play.keywords)
         scope = replace(scope, vars=())  # play vars are a layer, not task vars
-        # play-scoped layers start empty in every play (set_fact, include_vars and facts stay)
-        self._vars_job(orch, "play_vars", dict(inherited.get("vars") or {}, **play.vars), play.source, output,
-                       clear=PLAY_SCOPED_LAYERS)
+        # play-scoped layers start empty in every play (set_fact, include_vars and facts stay);
+        # playbook_dir, a magic variable, is the playbook's directory on this controller (docs/runtime.md)
+        self._vars_job(orch, "play_vars", {**(inherited.get("vars") or {}), **play.vars,
+                                               "playbook_dir": _raw_text(os.path.abspath(pb.path.parent))},
+                       play.source, output, clear=PLAY_SCOPED_LAYERS)
         for entry in play.vars_files:
             self._vars_file(orch, pb, entry, play.source, output)
         if self.extra_vars:
