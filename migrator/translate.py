@@ -202,6 +202,7 @@ class Converter:
         self._play_notes: list[str] = []  # what task-core's services do not carry of the play's role runs
         # Caches for the run: every playbook that runs a role ships and checks its files again
         self._checked_templates: set[Path] = set()
+        self._task_syntax: dict[int, tuple[Task, list[str]]] = {}  # id(task): (task, problems)
         self.ship_matches: dict[tuple[str, str], tuple] = {}  # shipping._matches
         self.shipments: dict[tuple, tuple] = {}  # shipping.ship
 
@@ -690,7 +691,7 @@ class Converter:
         keywords = dict(scope.keywords)
         keywords.update(task.keywords)
         findings = list(task.findings)
-        for problem in jinja.syntax_problems(task.args, task.keywords):
+        for problem in self._syntax_problems(task):
             # Ansible fails this task when it runs; the input is broken now
             self.project.error(task.source, problem)
             findings.append(Finding("jinja", Severity.ERROR, problem))
@@ -979,6 +980,14 @@ class Converter:
                 if path.is_file():
                     self.out.staged[str(base / Path(dirpath, name).relative_to(real))] = path
         return str(base)
+
+    def _syntax_problems(self, task: Task) -> list[str]:
+        """The task's Jinja syntax errors, found once: a role's tasks are translated again
+        for every playbook and role that runs it."""
+        known = self._task_syntax.get(id(task))
+        if known is None or known[0] is not task:
+            known = self._task_syntax[id(task)] = (task, jinja.syntax_problems(task.args, task.keywords))
+        return known[1]
 
     def _check_template(self, path: Path) -> None:
         """Report a template's Jinja syntax error once: every playbook that runs the role stages it again."""
