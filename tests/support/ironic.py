@@ -1,0 +1,221 @@
+"""A real Ironic for tests: the `ironic` package from the package index in a venv under the cache dir,
+served all-in-one (API and conductor in one process, `rpc_transport = none`) on 127.0.0.1 with
+sqlite, `auth_strategy = noauth`, the fake-hardware type with its fake interfaces and the noop
+network interface: no agents, no BMC, no Neutron, no Glance, no Keystone.
+
+IronicServer starts one server on a copy of a schema made once (`ironic-dbsync create_schema`),
+stops it by its PID (its own process group), writes a clouds.yaml whose cloud `CLOUD` reaches it
+(`auth_type: none`, `baremetal_endpoint_override`) and makes nodes with fixed UUIDs in a given
+state (make_nodes), so that two servers can be given the same nodes.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent import futures
+from pathlib import Path
+
+IRONIC_PACKAGES = ("ironic==39.0.0",)
+CLOUD = "undercloud"
+FAKE_INTERFACES = ("bios", "boot", "console", "deploy", "firmware", "inspect", "management", "power", "raid",
+                   "rescue", "vendor")
+
+CONF = """[DEFAULT]
+auth_strategy = noauth
+rpc_transport = none
+host = tm-ironic
+enabled_hardware_types = fake-hardware
+enabled_bios_interfaces = fake,no-bios
+enabled_boot_interfaces = fake
+enabled_console_interfaces = fake,no-console
+enabled_deploy_interfaces = fake
+enabled_firmware_interfaces = fake,no-firmware
+enabled_inspect_interfaces = fake,no-inspect
+enabled_management_interfaces = fake
+enabled_network_interfaces = noop
+enabled_power_interfaces = fake
+enabled_raid_interfaces = fake,no-raid
+enabled_rescue_interfaces = fake,no-rescue
+enabled_storage_interfaces = noop
+enabled_vendor_interfaces = fake,no-vendor
+default_network_interface = noop
+log_file = {d}/ironic.log
+use_stderr = false
+[api]
+host_ip = 127.0.0.1
+port = {port}
+[database]
+connection = sqlite:///{d}/ironic.db
+[dhcp]
+dhcp_provider = none
+"""
+
+# the venv was built elsewhere and renamed: its scripts' #! lines are stale, its python is not
+SERVE = "import sys; from ironic.command.singleprocess import main; sys.argv[0] = 'ironic'; sys.exit(main())"
+DBSYNC = "import sys; from ironic.command.dbsync import main; sys.argv[0] = 'ironic-dbsync'; sys.exit(main())"
+
+
+class Unavailable(Exception):
+    """Ironic cannot be installed here (the message says why)."""
+
+
+def ironic_venv():
+    """A venv under the cache dir with Ironic (about a minute and 200 MB the first time)."""
+    from support.corpus import cache_dir
+    name = "ironic-" + hashlib.sha256("\n".join(IRONIC_PACKAGES).encode()).hexdigest()[:12]
+    target = cache_dir() / name
+    if (target / ".tripleo-migrate-complete").is_file():
+        return target
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".x-%s-" % name, dir=target.parent))
+    try:
+        for cmd in ([sys.executable, "-m", "venv", str(tmp / "venv")],
+                    [str(tmp / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", *IRONIC_PACKAGES]):
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise Unavailable("cannot install %s: %s" % (" ".join(IRONIC_PACKAGES),
+                                                            (proc.stdout + proc.stderr)[-2000:]))
+        (tmp / ".tripleo-migrate-complete").write_text("\n".join(IRONIC_PACKAGES) + "\n")
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / ".tripleo-migrate-complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def schema(python):
+    """An empty Ironic database (create_schema), made once beside the venv."""
+    venv_root = python.parent.parent.parent
+    template = venv_root / ("schema-" + hashlib.sha256(CONF.encode()).hexdigest()[:12])
+    if (template / ".tripleo-migrate-complete").is_file():
+        return template / "ironic.db"
+    shutil.rmtree(template, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".x-schema-", dir=venv_root))
+    try:
+        (tmp / "ironic.conf").write_text(CONF.format(d=tmp, port=1))
+        proc = subprocess.run([str(python), "-c", DBSYNC, "--config-file", str(tmp / "ironic.conf"), "create_schema"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, "ironic-dbsync create_schema: %s" % (proc.stdout + proc.stderr)
+        for name in ("ironic.conf", "ironic.log"):
+            (tmp / name).unlink(missing_ok=True)
+        (tmp / ".tripleo-migrate-complete").write_text("\n")
+        try:
+            os.rename(tmp, template)
+        except OSError:
+            if not (template / ".tripleo-migrate-complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return template / "ironic.db"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class IronicServer:
+    """One all-in-one Ironic on a copy of the empty schema, in a process group of its own."""
+
+    def __init__(self, python, root):
+        self.root, self.port = Path(root), free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.root.mkdir(parents=True)
+        shutil.copy(schema(python), self.root / "ironic.db")
+        (self.root / "ironic.conf").write_text(CONF.format(d=self.root, port=self.port))
+        self.clouds = self.root / "clouds.yaml"
+        self.clouds.write_text(json.dumps({"clouds": {CLOUD: {
+            "auth_type": "none", "baremetal_endpoint_override": self.url}}}))
+        self.log = open(self.root / "serve.log", "w")
+        self.proc = subprocess.Popen([str(python), "-c", SERVE, "--config-file", str(self.root / "ironic.conf")],
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def environment(self):
+        """What a task's environment holds to reach this server as tripleo-ansible's playbooks do."""
+        return {"OS_CLIENT_CONFIG_FILE": str(self.clouds), "OS_CLOUD": CLOUD}
+
+    def wait(self, timeout=120):
+        """Until the API answers and the conductor has registered the fake-hardware type."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ironic exited: %s" % self.logs())
+            try:
+                with urllib.request.urlopen(self.url + "/v1/drivers", timeout=2) as answer:
+                    if answer.status == 200 and json.load(answer)["drivers"]:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("ironic did not answer on %s: %s" % (self.url, self.logs()))
+
+    def logs(self):
+        text = ""
+        for name in ("serve.log", "ironic.log"):
+            path = self.root / name
+            if path.exists():
+                text += path.read_text(errors="replace")[-3000:]
+        return text
+
+    def stop(self):
+        """SIGTERM to its process group (the server's PID), SIGKILL after 10 s."""
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.log.close()
+
+    def connect(self):
+        import openstack
+        return openstack.connect(auth_type="none", baremetal_endpoint_override=self.url)
+
+
+def make_nodes(server, nodes):
+    """Nodes {uuid: {"name", "state", "resource_class", "properties", "traits", ...}} on the server.
+
+    state: enroll, manageable (power off, managed) or available (then provided: fake cleaning);
+    made in parallel, each with every fake interface.
+    """
+    conn = server.connect()
+
+    def make(uuid, spec):
+        spec = dict(spec)
+        state = spec.pop("state", "available")
+        traits = spec.pop("traits", None)
+        node = conn.baremetal.create_node(
+            id=uuid, driver="fake-hardware", resource_class=spec.pop("resource_class", "baremetal"),
+            **dict({"%s_interface" % i: "fake" for i in FAKE_INTERFACES}, **spec))
+        if traits:
+            conn.baremetal.set_node_traits(node, traits)
+        if state == "enroll":
+            return
+        conn.baremetal.set_node_power_state(node, "power off", wait=True, timeout=60)
+        node = conn.baremetal.set_node_provision_state(node, "manage", wait=True, timeout=60)
+        if state == "available":
+            conn.baremetal.set_node_provision_state(node, "provide", wait=True, timeout=60)
+
+    with futures.ThreadPoolExecutor(max_workers=8) as pool:
+        for job in [pool.submit(make, uuid, spec) for uuid, spec in nodes.items()]:
+            job.result()
