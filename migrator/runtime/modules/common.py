@@ -240,12 +240,21 @@ def _common_check_spec(spec, params, ctx, errors, context, checks):
         wanted = option.get("type", "str")
         try:
             value = _common_convert(wanted, value, ctx)
-            if option.get("elements"):
-                value = [_common_convert(option["elements"], item, ctx) for item in value]
-            params[key] = value
         except TypeError as ex:
             errors.append("argument '%s' is of type %s%s and we were unable to convert to %s: "
                           "%s" % (key, _common_type_name(params[key]), where, wanted, ex))
+            continue
+        if option.get("elements"):
+            converted = []
+            for item in value:
+                try:
+                    converted.append(_common_convert(option["elements"], item, ctx))
+                except TypeError as ex:
+                    errors.append("Elements value for option '%s'%s is of type %s and we were unable to "
+                                  "convert to %s: %s" % (key, " found in '%s'" % " -> ".join(context) if context
+                                                         else "", _common_type_name(item), option["elements"], ex))
+            value = converted
+        params[key] = value
     for key, option in spec.items():
         choices = option.get("choices")
         if choices is None or key not in params:
