@@ -21,8 +21,12 @@ What is real:
   this process. The `cloud` comes from OS_CLOUD and OS_CLIENT_CONFIG_FILE in the task's environment,
   as tripleo's playbooks give it.
 
-Not covered: the metalsmith path of tripleo_overcloud_network_ports (`provisioned_instances`), which
-needs Ironic. Nothing is faked.
+- For the metalsmith path of tripleo_overcloud_network_ports (`provisioned_instances`): one real
+  Ironic (tests/support/ironic.py: all-in-one, fake-hardware, noop network, sqlite, noauth) that
+  both sides read, with deployed nodes; metalsmith finds a node's NICs as the Neutron ports bound
+  to it (binding:host_id), which the test makes on both Neutron servers before the cases run.
+  Without Ironic (it cannot be installed) only the cases that need it are skipped.
+Nothing is faked.
 
 Each case works on resources named after its id (`@P@`): its networks, subnets and segments, its
 stack (the ports' `tripleo_stack_name` tag), its security group (made before the tests on both
@@ -176,14 +180,20 @@ class Neutron:
         (root / "neutron.conf").write_text(CONF.format(d=root, venv=venv / "venv"))
         (root / "serve.py").write_text(SERVE)
         self.clouds = root / "clouds.yaml"
-        self.clouds.write_text(json.dumps({"clouds": {CLOUD: {
-            "auth_type": "none", "auth": {"endpoint": self.url}, "network_endpoint_override": self.url + "/",
-            "region_name": "regionOne"}}}))
+        self.baremetal(None)
         self.env = {"OS_CLIENT_CONFIG_FILE": str(self.clouds), "OS_CLOUD": CLOUD}
         self.log = open(root / "serve.log", "w")
         self.proc = subprocess.Popen([str(venv / "venv" / "bin" / "python"), str(root / "serve.py"),
                                       str(root / "neutron.conf"), str(port)], stdout=self.log, stderr=subprocess.STDOUT)
         self.addresses = {}  # case id -> {address or MAC address Neutron picked: its token}
+
+    def baremetal(self, url):
+        """The cloud, reaching Ironic at url too."""
+        cloud = {"auth_type": "none", "auth": {"endpoint": self.url}, "network_endpoint_override": self.url + "/",
+                 "region_name": "regionOne"}
+        if url:
+            cloud["baremetal_endpoint_override"] = url
+        self.clouds.write_text(json.dumps({"clouds": {CLOUD: cloud}}))
 
     def wait(self):
         deadline = time.time() + 90
@@ -231,6 +241,15 @@ class Neutron:
                                        cidr="10.99.0.0/24", enable_dhcp=False)
             for case_id in SECURITY_GROUP_CASES:
                 conn.network.create_security_group(name=case_id + "-sg", description="made by the test")
+            for case_id, nodes in METAL_CASES.items():  # the NICs of the deployed nodes, as metalsmith made them
+                metal = conn.network.create_network(name=case_id + "-metal", **{
+                    "provider:network_type": "flat", "provider:physical_network": case_id + "-metal"})
+                conn.network.set_tags(metal, ["tripleo_network_name=Metal"])
+                subnet = conn.network.create_subnet(name=case_id + "-metal-subnet", network_id=metal.id,
+                                                    ip_version=4, cidr="10.98.0.0/24", enable_dhcp=False)
+                for index, (uuid, hostname) in enumerate(nodes.items()):
+                    conn.network.create_port(name="%s-nic%d" % (case_id, index), network_id=metal.id,
+                                             binding_host_id=uuid, fixed_ips=[{"subnet_id": subnet.id}])
         finally:
             conn.close()
 
@@ -264,22 +283,52 @@ SNAPSHOT_CALLBACK = RECORD_CALLBACK.replace(RECORDED, """\
 assert "self.ports.append" in SNAPSHOT_CALLBACK and "'ports': self.ports" in SNAPSHOT_CALLBACK
 
 
+def deploy_nodes(ironic, nodes):
+    """Nodes {uuid: hostname} deployed (fake-hardware) with an allocation named after the host."""
+    from support.ironic import FAKE_INTERFACES
+    conn = ironic.connect()
+    for uuid, hostname in nodes.items():
+        node = conn.baremetal.create_node(id=uuid, driver="fake-hardware", resource_class="baremetal",
+                                          **{"%s_interface" % i: "fake" for i in FAKE_INTERFACES})
+        conn.baremetal.set_node_power_state(node, "power off", wait=True, timeout=60)
+        for verb in ("manage", "provide"):
+            node = conn.baremetal.set_node_provision_state(node, verb, wait=True, timeout=60)
+        made = conn.baremetal.create_allocation(name=hostname, resource_class="baremetal", candidate_nodes=[uuid])
+        conn.baremetal.wait_for_allocation(made, timeout=60)
+        node = conn.baremetal.update_node(uuid, instance_info={
+            "image_source": "http://127.0.0.1:9/overcloud-full.raw", "image_checksum": "0" * 64,
+            "display_name": hostname})
+        conn.baremetal.set_node_provision_state(node, "active", wait=True, timeout=60)
+
+
 @pytest.fixture(scope="session")
 def neutrons(tmp_path_factory):
-    """{"real": Neutron, "port": Neutron}, seeded alike."""
+    """{"real": Neutron, "port": Neutron}, seeded alike, and "ironic": the Ironic both read (or None)."""
     pytest.importorskip("openstack", reason="needs openstacksdk (the test extra)")
+    from support.ironic import IronicServer, Unavailable, ironic_venv
     venv = neutron_venv()
     root = tmp_path_factory.mktemp("neutron")
-    servers = {}
+    servers, ironic = {}, None
     try:
+        try:
+            ironic = IronicServer(ironic_venv() / "venv" / "bin" / "python", root / "ironic")
+        except Unavailable:
+            pass
         for side in ("real", "port"):
             servers[side] = Neutron(venv, root / side, free_port())
         for server in servers.values():
             server.wait().seed()
-        yield servers
+        if ironic is not None:
+            ironic.wait()
+            deploy_nodes(ironic, {uuid: host for nodes in METAL_CASES.values() for uuid, host in nodes.items()})
+            for server in servers.values():
+                server.baremetal(ironic.url)
+        yield dict(servers, ironic=ironic)
     finally:
         for server in servers.values():
             server.stop()
+        if ironic is not None:
+            ironic.stop()
 
 
 # ---------------------------------------------------------------------------
@@ -439,6 +488,31 @@ PORT_CASES = [
         step(NPP, {"role_net_map": {"R": ["ctlplane"]}, "templates": "~/tht"})]),
 ]
 
+# the metalsmith path: instances metalsmith deployed (one real Ironic node each), their NICs bound to them
+METAL_CASES = {"ports-metalsmith": {"0b0f0000-0000-4000-8000-000000000001": "ports-metalsmith-ctrl-0",
+                                    "0b0f0000-0000-4000-8000-000000000002": "ports-metalsmith-cmp-0"}}
+M_C, M_N = "0b0f0000-0000-4000-8000-000000000001", "0b0f0000-0000-4000-8000-000000000002"
+M_HOSTS = [{"hostname": P + "-ctrl-0", "id": M_C}, {"hostname": P + "-cmp-0", "id": M_N}]
+M_INSTANCES = [
+    {"hostname": P + "-ctrl-0", "name": "Controller", "networks": [
+        {"network": P + "-metal", "vif": True}, {"network": P + "internal"}]},
+    {"hostname": P + "-cmp-0", "name": "Compute", "network_config": {"default_route_network": [P + "-metal"]},
+     "networks": [{"network": P + "-metal", "vif": True}, {"network": P + "storage", "subnet": P + "b1"}]},
+]
+M_ROLES = {P + "-ctrl-0": "Controller", P + "-cmp-0": "Compute"}
+METAL_PORT_CASES = [
+    case("ports-metalsmith", MAKE_NETS + [
+        step(NP, {"stack_name": P, "instances": M_INSTANCES, "provisioned_instances": M_HOSTS,
+                  "hostname_role_map": M_ROLES}),
+        step(NP, {"stack_name": P, "instances": M_INSTANCES, "provisioned_instances": M_HOSTS,
+                  "hostname_role_map": dict(M_ROLES, **{P + "-cmp-0": "ComputeHCI"}), "concurrency": 1}),
+        step(NP, {"stack_name": P, "instances": M_INSTANCES[:1], "provisioned_instances": M_HOSTS[:1],
+                  "hostname_role_map": M_ROLES, "state": "absent"}),
+        step(NP, {"stack_name": P, "instances": M_INSTANCES, "provisioned_instances": [
+            {"hostname": P + "-cmp-0", "id": "0b0f0000-0000-4000-8000-0000000000ff"}],
+            "hostname_role_map": M_ROLES})]),
+]
+
 SVC = P + "redis"
 SERVICE_VIP_CASES = [
     case("service-vip-lifecycle", MAKE_NETS + [
@@ -540,7 +614,8 @@ RULE_CASES = [
 ]
 SECURITY_GROUP_CASES = ("sg-rule-lifecycle", "sg-rule-errors")
 
-CASES = NETWORK_CASES + VIP_CASES + PORT_CASES + SERVICE_VIP_CASES + OVN_CASES + OS_PORT_CASES + RULE_CASES
+CASES = (NETWORK_CASES + VIP_CASES + PORT_CASES + METAL_PORT_CASES + SERVICE_VIP_CASES + OVN_CASES + OS_PORT_CASES +
+         RULE_CASES)
 TEST = "test_neutron_port_matches_real_module["
 # a case owns what starts with its id: no id may start another
 assert not [a.id for a in CASES for b in CASES if a is not b and b.id.startswith(a.id)]
@@ -708,7 +783,7 @@ def neutron_runs(request, tmp_path_factory, neutrons):
     """What the real modules did, per selected case: {id: (results, case dir)}, and Neutron's state after."""
     from support.corpus import ansible_env, ansible_extras, tripleo_ansible_tree
     ids = {item.callspec.id for item in request.session.items if item.name.startswith(TEST)}
-    chosen = [p for p in CASES if p.id in ids]
+    chosen = [p for p in CASES if p.id in ids and (neutrons["ironic"] or p.id not in METAL_CASES)]
     server = neutrons["real"]
     env = ansible_env(tripleo_ansible_tree(), ansible_extras())
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(metalsmith_target()), env.get("PYTHONPATH")]))
@@ -739,8 +814,12 @@ def comparable(result, server, case_id, case_dir, given):
 
 
 @pytest.mark.parametrize("spec", CASES)
-def test_neutron_port_matches_real_module(spec, request, neutron_runs, neutrons, tmp_path):
+def test_neutron_port_matches_real_module(spec, request, neutron_runs, neutrons, tmp_path, monkeypatch):
     case_id = request.node.callspec.id
+    if case_id in METAL_CASES:
+        if not neutrons["ironic"]:
+            pytest.skip("Ironic cannot be installed here")
+        monkeypatch.syspath_prepend(str(metalsmith_target()))  # the port imports metalsmith on the node
     runs, real_state = neutron_runs
     ran, real_dir = runs[case_id]
     server, real = neutrons["port"], neutrons["real"]

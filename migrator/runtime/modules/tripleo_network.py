@@ -49,7 +49,7 @@ from migrator.runtime.modules.openstack_identity import (  # tm:strip
 
 
 class _TripleoNetworkDone(BaseException):
-    """exit_json/fail_json: SystemExit in the module, which its `except Exception` lets through."""
+    """fail_json: SystemExit in the module, which its `except Exception` lets through."""
 
     def __init__(self, result, failed=False):
         super().__init__("done")
@@ -59,10 +59,6 @@ class _TripleoNetworkDone(BaseException):
 
 def _tripleo_network_fail(msg, **result):
     raise _TripleoNetworkDone(dict(result, msg=msg), failed=True)
-
-
-def _tripleo_network_exit(**result):
-    raise _TripleoNetworkDone(result)
 
 
 def _tripleo_network_connect(p):
