@@ -60,6 +60,9 @@ from test_runtime_ports_keystone import free_port
 from migrator.runtime.api import MODULES, ModuleFailed
 from migrator.runtime.modules import openstack_network, tripleo_network  # noqa: F401  (registers the ports)
 
+# one worker runs every case (the real modules' playbooks cover all the selected cases at once)
+pytestmark = pytest.mark.xdist_group("neutron")
+
 NEUTRON_PACKAGES = ("neutron==29.0.0",)
 CONSTRAINTS = Path(__file__).parent / "support" / "neutron-constraints.txt"
 METALSMITH = "metalsmith==2.5.0"
