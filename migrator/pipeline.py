@@ -107,7 +107,6 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
         _write_taskcore(staging, conversion, inventory)
         write_reports(staging, report, options.reports)
         if scratch is not None:
-            staging.flush()
             changed = _changed_files(staging.root, options.out)
             staging.discard()
         else:
@@ -317,7 +316,6 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
                 copied.add(rel)
         done.append((index, conversion, len(conversion.files)))
         conversion.files = []  # written; nothing to send back
-    staging.flush()
     if progress:
         progress("", total, total)
     return _Part(done, converter.project.errors)
@@ -392,7 +390,6 @@ def write_reports(staging: Staging, report: dict[str, Any], formats: tuple[str, 
     if "html" in formats:  # after the orchestrations: it shows their text beside each source task
         from .reports import details, html
 
-        staging.flush()  # details.attach reads the orchestrations written
         staging.write_text("report.html", html.render(details.attach(report, staging.root, Path.cwd())))
 
 

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -219,44 +218,15 @@ class Staging:
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write here: {exc.strerror or exc}") from None
         _remove_stale(parent, prefix)
-        self._writer: ThreadPoolExecutor | None = None
-        self._writer_pid = 0
-        self._pending: list[Future] = []
-
-    # Writes go to one background thread per process: the file system often
-    # blocks (a third of a conversion on the corpus) while the conversion has
-    # CPU work to do. flush() waits for them and raises the first failure.
 
     def write_text(self, rel: str, text: str) -> None:
-        self._submit(self._write_text, rel, text)
-
-    def copy_file(self, rel: str, source: Path) -> None:
-        self._submit(self._copy_file, rel, source)
-
-    def flush(self) -> None:
-        """Wait for every write so far; the first that failed raises its OutputError."""
-        pending, self._pending = self._pending, []
-        failure = None
-        for future in pending:
-            error = future.exception()
-            if error is not None and failure is None:
-                failure = error
-        if failure is not None:
-            raise failure
-
-    def _submit(self, write, rel, *args) -> None:
-        if self._writer is None or self._writer_pid != os.getpid():  # a forked worker has no thread yet
-            self._writer, self._writer_pid, self._pending = ThreadPoolExecutor(1), os.getpid(), []
-        self._pending.append(self._writer.submit(write, rel, *args))
-
-    def _write_text(self, rel: str, text: str) -> None:
         try:
             path = self._path(rel)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write {rel}: {exc.strerror or exc}") from None
 
-    def _copy_file(self, rel: str, source: Path) -> None:
+    def copy_file(self, rel: str, source: Path) -> None:
         """Copy through a temporary name: two processes may copy the same file."""
         try:
             path = self._path(rel)
@@ -280,7 +250,6 @@ class Staging:
 
     def commit(self, marker: dict) -> None:
         self.write_text(MARKER, json.dumps(marker, indent=2, sort_keys=True) + "\n")
-        self.flush()
         try:
             if self.out.exists():
                 _exchange(self.root, self.out)
@@ -292,10 +261,6 @@ class Staging:
             raise OutputError(f"{self.out}: cannot replace: {exc.strerror or exc}") from None
 
     def discard(self) -> None:
-        try:
-            self.flush()  # nothing may still be writing into what is removed
-        except OutputError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 
