@@ -25,6 +25,8 @@ _MAX_SIMPLE_KEY = 128  # libyaml writes a longer key as a complex key (`? key`)
 
 # A string libyaml writes as it is (a plain scalar) in block context, when the resolver also
 # reads it back as a string: no indicator first, no `: ` or ` #`, no edge spaces, ASCII.
+_PRINTABLE_LINE = re.compile(r"[ -~]+")
+_NEVER_PLAIN_FIRST = frozenset("#,[]{}&*!|>'\"%@`")  # emitter.analyze_scalar's indicators at index 0
 _PLAIN = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9 _/.=+$(){}\[\]<>^;,~:'\"|!@%&*?-]*")
 _RESOLVER = yaml.resolver.Resolver()
 _STR = "tag:yaml.org,2002:str"
@@ -120,8 +122,12 @@ class BlockDumper:
             raise _Unsupported
         cache_key = (kind, repr(value) if kind is float else value)  # 0.0 == -0.0, but not in YAML
         found = self._values.get(cache_key)
-        if found is None and kind is str and _plain(value):
-            found = self._values[cache_key] = (value, None)
+        if found is None and kind is str:
+            if _plain(value):
+                found = self._values[cache_key] = (value, None)
+            elif value[:1] in _NEVER_PLAIN_FIRST and _PRINTABLE_LINE.fullmatch(value):
+                # `{{ x }}`, `'a'`, `*`: an indicator first is never plain; one printable line is single-quoted
+                found = self._values[cache_key] = ("'" + value.replace("'", "''") + "'", None)
         if found is None:
             text = self._full({"k": value})
             if not text.startswith("k: ") or any(c in text for c in _OTHER_BREAKS):

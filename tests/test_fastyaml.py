@@ -48,3 +48,11 @@ def test_takes_the_fast_path_for_a_job():
         "when": ["x is defined"], "loop": [], "register": None, "no_log": False}}}]
     fast = BlockDumper(_pyyaml_dump).dump(job)
     assert fast is not None and fast == _pyyaml_dump(job)
+
+
+def test_an_indicator_first_is_single_quoted_as_pyyaml_does():
+    tails = ["", " ", "x", "{ x }}", "a: b", " #c", "'q'", "it's", "  two  ", "~!@#$%^&*()_+`-=[]\\{}|;':\",./<>?"]
+    for first in "#,[]{}&*!|>'\"%@`":
+        for tail in tails:
+            value = first + tail
+            assert BlockDumper(_pyyaml_dump).dump({"k": value}) == _pyyaml_dump({"k": value}), value
