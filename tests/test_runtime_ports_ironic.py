@@ -32,19 +32,23 @@ import re
 import signal
 import subprocess
 import sys
+import sysconfig
 import uuid
+from concurrent import futures
 
 import pytest
 from test_runtime_modules import ANSIBLE_PLAYBOOK, RECORD_CALLBACK, Context
 from test_runtime_ports import compared
 
 from migrator.runtime.api import MODULES, ModuleFailed
-from migrator.runtime.modules import tripleo_baremetal  # noqa: F401  (importing registers the ports)
+from migrator.runtime.modules import tripleo_baremetal, tripleo_metalsmith  # noqa: F401  (registers the ports)
+from test_runtime_ports_tripleo_data import metalsmith_path  # noqa: F401  (the fixture: metalsmith 2.5.0)
 
 P = "@P@"  # the case's id, in names
 NAMESPACE = uuid.UUID("5b0d4c1e-7f63-4e4b-9a52-0c7d2f1e6a11")
 TEST = "test_ironic_port_matches_real_module["
 PARALLEL = 3
+PLAYBOOK_TIMEOUT = 600  # a guard against a wait without end (see support/ironic.py on sqlite), not a measure
 
 # ---------------------------------------------------------------------------
 # servers
@@ -52,7 +56,9 @@ PARALLEL = 3
 
 @pytest.fixture(scope="session")
 def ironics(tmp_path_factory):
-    """{"real": IronicServer, "port": IronicServer}, each with every case's nodes."""
+    """{"port": IronicServer, "real": [IronicServer, ...]}: the port's server with every case's nodes,
+    and one server for each playbook run in parallel for the real modules, with its cases' nodes
+    (see support/ironic.py on sqlite)."""
     pytest.importorskip("openstack", reason="needs openstacksdk (the test extra)")
     from support.ironic import IronicServer, Unavailable, ironic_venv, make_nodes
     try:
@@ -60,21 +66,29 @@ def ironics(tmp_path_factory):
     except Unavailable as ex:
         pytest.skip(str(ex))
     root = tmp_path_factory.mktemp("ironic")
-    servers = {}
+    servers = []
     try:
-        for side in ("real", "port"):
-            servers[side] = IronicServer(python, root / side)
-        for server in servers.values():
+        for name in ["port"] + ["real%d" % index for index in range(PARALLEL)]:
+            servers.append(IronicServer(python, root / name))
+        for server in servers:
             server.wait()
-        nodes = {}
-        for param in CASES:
-            nodes.update(case_nodes(param.id, param.values[0]))
-        for server in servers.values():
-            make_nodes(server, nodes)
-        yield servers
+        nodes = [{} for _ in range(PARALLEL)]
+        for index, param in enumerate(CASES):
+            nodes[index % PARALLEL].update(case_nodes(param.id, param.values[0]))
+        with futures.ThreadPoolExecutor(max_workers=PARALLEL + 1) as pool:
+            jobs = [pool.submit(make_nodes, servers[0], {k: v for chunk in nodes for k, v in chunk.items()})]
+            jobs += [pool.submit(make_nodes, server, chunk) for server, chunk in zip(servers[1:], nodes)]
+            for job in jobs:
+                job.result()
+        yield {"port": servers[0], "real": servers[1:]}
     finally:
-        for server in servers.values():
+        for server in servers:
             server.stop()
+
+
+def real_server(ironics, case_id):
+    """The server the real module ran on for that case."""
+    return ironics["real"][[param.id for param in CASES].index(case_id) % PARALLEL]
 
 
 def node_uuid(case_id, key):
@@ -82,8 +96,8 @@ def node_uuid(case_id, key):
 
 
 def case_nodes(case_id, spec):
-    return {node_uuid(case_id, key): dict(node, name="%s-%s" % (case_id, key))
-            for key, node in spec["nodes"].items()}
+    return {node_uuid(case_id, key): json.loads(json.dumps(dict(node, name="%s-%s" % (case_id, key))).replace(
+        P, case_id)) for key, node in spec["nodes"].items()}
 
 
 # ---------------------------------------------------------------------------
@@ -180,7 +194,77 @@ INSPECT_CASES = [
         step(INSPECT, {"node_uuids": ["@a@"], "log_level": "loud"})]),
 ]
 
-CASES = CLEAN_CASES + PROVIDE_CASES + INSPECT_CASES
+CHECK = "tripleo_baremetal_check_existing"
+POPULATE = "tripleo_baremetal_populate_environment"
+MS = "metalsmith_instances"
+IMAGE = {"href": "http://127.0.0.1:9/overcloud-full.raw", "checksum": "0" * 64}  # nothing is downloaded
+GLANCE = {"href": "overcloud-full"}
+
+
+def host(hostname, **extra):
+    """An instance as tripleo_baremetal_expand_roles gives it."""
+    return dict({"hostname": "@P@-" + hostname, "image": GLANCE}, **extra)
+
+
+CHECK_CASES = [
+    # playbooks/cli-overcloud-node-provision.yaml and -unprovision.yaml
+    case("check-found-not-found", {"a": {"state": "active", "hostname": "@P@-ctl-0"}, "b": AVAILABLE}, [
+        step(CHECK, {"instances": [host("ctl-0"), host("ctl-1")]}),
+        # the node's name as a hostname: its instance has another hostname, and no allocation has that name
+        step(CHECK, {"instances": [host("a"), host("b")]})]),
+    case("check-backfill-allocation", {"a": {"state": "active", "allocation": False, "hostname": "@P@-cmp-0"}}, [
+        step(CHECK, {"instances": [host("cmp-0", name="@P@-a")]}),
+        step(CHECK, {"instances": [host("cmp-0", name="@P@-a")]})]),
+    case("check-unmanaged-and-errors", {}, [
+        step(CHECK, {"instances": [host("ext-0", managed=False, networks=[{"network": "ctlplane",
+                                                                          "fixed_ip": "192.0.2.5"}])]}),
+        step(CHECK, {"instances": [host("ext-0", managed=False)]}),
+        step(CHECK, {"instances": [host("x"), host("x")]}),
+        step(CHECK, {"instances": [host("x", image={"href": "http://127.0.0.1:9/x.raw"})]}),
+        step(CHECK, {"instances": [{"hostname": 5}]}),
+        step(CHECK, {"instances": [host("x")]}, check=True)]),
+]
+
+POPULATE_CASES = [
+    case("populate", {"a": {"state": "active", "hostname": "@P@-ctl-0"}}, [
+        step(POPULATE, {"instances": [], "environment": {"parameter_defaults": {"ControllerCount": 1}},
+                        "templates": "~/tht"}),
+        # Ironic alone: listing the node's Neutron ports fails
+        step(POPULATE, {"instances": [{"id": "@a@"}]}),
+        step(POPULATE, {"instances": [{"id": "@P@-nope"}], "ctlplane_network": "external"})]),
+]
+
+RESERVE = {"state": "reserved", "clean_up": True, "log_level": "info"}
+MS_CASES = [
+    # the provision playbook's reserve and provision, then check_existing, then the unprovision playbook's
+    case("ms-flow", {"a": {"resource_class": "@P@"}}, [
+        step(MS, dict(RESERVE, instances=[host("ctl-0", image=IMAGE, resource_class="@P@")])),
+        step(MS, {"instances": [host("ctl-0", image=IMAGE, resource_class="@P@", name="@a@")], "state": "present",
+                  "wait": True, "clean_up": False, "timeout": 600, "concurrency": 1, "log_level": "info"}),
+        step(CHECK, {"instances": [host("ctl-0", image=IMAGE)]}),
+        step(MS, {"instances": [{"hostname": "@P@-ctl-0", "name": "@a@", "id": "@a@"}], "state": "absent"})]),
+    case("ms-present-config", {"a": {"resource_class": "@P@"}, "b": {"resource_class": "@P@", "traits": ["CUSTOM_TM"]}}, [
+        step(MS, {"instances": [
+            host("cmp-0", image=IMAGE, name="@P@-a", user_name="heat-admin", ssh_public_keys="ssh-rsa AAAA tm",
+                 config_drive={"meta_data": {"tm": "x"}, "cloud_config": {"ntp": {"enabled": True}}},
+                 root_size_gb=5, capabilities={"profile": "compute"}),
+            host("cmp-1", image=IMAGE, candidates=["@P@-b"], resource_class="@P@", traits=["CUSTOM_TM"])],
+            "state": "present", "wait": True, "log_level": "debug"})], unordered=True),
+    case("ms-failures", {"a": {"resource_class": "@P@"}}, [
+        # no node of that resource class
+        step(MS, dict(RESERVE, instances=[host("x-0", image=IMAGE, resource_class="@P@-none")])),
+        # an HTTP image without a checksum: the reservation is released (clean_up)
+        step(MS, {"instances": [host("x-1", image={"href": "http://127.0.0.1:9/x.raw"}, resource_class="@P@")],
+                  "state": "present"}),
+        step(MS, dict(RESERVE, instances=[host("bad_host!", image=IMAGE, resource_class="@P@")])),
+        step(MS, {"instances": [{"hostname": "@P@-gone", "name": "@P@-gone"}], "state": "absent"}),
+        step(MS, {"instances": [], "state": "present"}),
+        step(MS, {"state": "gone"}),
+        step(MS, {"instances": []}, check=True)]),
+]
+
+CASES = CLEAN_CASES + PROVIDE_CASES + INSPECT_CASES + CHECK_CASES + POPULATE_CASES + MS_CASES
+KNOWN_UUIDS = {node_uuid(param.id, key) for param in CASES for key in param.values[0]["nodes"]}
 
 
 def substitute(value, case_id, spec):
@@ -194,12 +278,14 @@ def substitute(value, case_id, spec):
 # the real modules
 
 
-def module_library(root):
-    """tripleo-ansible's modules (`#!/usr/bin/python`, see test_runtime_ports_more)."""
+def module_library(root, metalsmith):
+    """tripleo-ansible's modules (`#!/usr/bin/python`, see test_runtime_ports_more) and metalsmith's."""
     from support.corpus import tripleo_ansible_tree
     library = root / "library"
     library.mkdir()
-    for source in (tripleo_ansible_tree() / "ansible_plugins" / "modules").glob("*.py"):
+    sources = list((tripleo_ansible_tree() / "ansible_plugins" / "modules").glob("*.py"))
+    sources.append(metalsmith / "share" / "ansible" / "plugins" / "modules" / "metalsmith_instances.py")
+    for source in sources:
         text = source.read_text()
         if text.startswith("#!/usr/bin/env python"):
             text = "#!/usr/bin/python" + text[text.index("\n"):]
@@ -207,13 +293,15 @@ def module_library(root):
     return library
 
 
-def run_playbook(chunk, root, server, extra_env):
+def run_playbook(chunk, root, server, extra_env, metalsmith):
+    # metalsmith from its own install, openstacksdk and the rest from this venv, as the ports have them
+    pythonpath = os.pathsep.join([sysconfig.get_paths()["purelib"], str(metalsmith)])
     tasks = []
     for param in chunk:
         spec = param.values[0]
         for index, s in enumerate(spec["steps"]):
             tasks.append({"name": "%s#%d" % (param.id, index), "ignore_errors": True, "check_mode": s["check"],
-                          "no_log": False, "environment": server.environment,
+                          "no_log": False, "environment": dict(server.environment, PYTHONPATH=pythonpath),
                           s["module"]: substitute(s["args"], param.id, spec)})
     root.mkdir(parents=True)
     playbook = root / "playbook.yml"
@@ -246,24 +334,30 @@ def stop_playbook(proc):
 
 
 @pytest.fixture(scope="session")
-def ironic_runs(request, tmp_path_factory, ironics):
+def ironic_runs(request, tmp_path_factory, ironics, metalsmith_path):
     """What the real modules did, per selected case: {id: [results]}."""
     from support.corpus import ansible_extras, tripleo_ansible_tree
     ids = {item.callspec.id for item in request.session.items if item.name.startswith(TEST)}
     chosen = [p for p in CASES if p.id in ids]
     root = tmp_path_factory.mktemp("ironic-real")
     extra_env = {"ANSIBLE_COLLECTIONS_PATH": str(ansible_extras().collections_path),
-                 "ANSIBLE_LIBRARY": str(module_library(root)),
+                 "ANSIBLE_LIBRARY": str(module_library(root, metalsmith_path)),
                  "ANSIBLE_MODULE_UTILS": str(tripleo_ansible_tree() / "ansible_plugins" / "module_utils")}
     runs = {}
     started = []
     try:
         for index in range(PARALLEL):
-            chunk = chosen[index::PARALLEL]
+            chunk = [param for param in chosen if real_server(ironics, param.id) is ironics["real"][index]]
             if chunk:
-                started.append((chunk,) + run_playbook(chunk, root / str(index), ironics["real"], extra_env))
+                started.append((chunk,) + run_playbook(chunk, root / str(index), ironics["real"][index],
+                                                       extra_env, metalsmith_path))
         for chunk, proc, record in started:
-            output = proc.communicate()[0]
+            try:
+                output = proc.communicate(timeout=PLAYBOOK_TIMEOUT)[0]
+            except subprocess.TimeoutExpired:
+                stop_playbook(proc)
+                raise AssertionError("the playbook of %s did not end in %d s" % (
+                    [param.id for param in chunk], PLAYBOOK_TIMEOUT)) from None
             assert record.exists(), output
             results = json.loads(record.read_text())
             for param in chunk:
@@ -279,11 +373,15 @@ def ironic_runs(request, tmp_path_factory, ironics):
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:\+00:00|Z)?")
 REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
 def normalise(value, server):
+    """Ports and time stamps; the UUIDs Ironic made (allocations, instances), the nodes' being the
+    same on both servers."""
     if isinstance(value, str):
         value = value.replace("127.0.0.1:%d" % server.port, "@IRONIC@")
+        value = UUID.sub(lambda m: m.group(0) if m.group(0) in KNOWN_UUIDS else "@UUID@", value)
         return REQUEST_ID.sub("req-@REQ@", TIMESTAMP.sub("@T@", value))
     if isinstance(value, list):
         return [normalise(item, server) for item in value]
@@ -294,9 +392,11 @@ def normalise(value, server):
 
 def unordered(result):
     """The lists a module fills from a thread pool or a set, and its error lines, in one order."""
-    for key in ("baremetal_data", "failed_nodes", "passed_nodes", "logging"):
+    for key in ("baremetal_data", "failed_nodes", "passed_nodes", "logging", "instances"):
         if isinstance(result.get(key), list):
             result[key] = sorted(result[key], key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(result.get("logging"), str):  # metalsmith's log: one line per event
+        result["logging"] = sorted(result["logging"].split("\n"))
     if isinstance(result.get("msg"), str) and "Errors: " in result["msg"]:
         head, _, errors = result["msg"].partition("Errors: ")
         result["msg"] = head + "Errors: " + "\n".join(sorted(errors.split("\n")))
@@ -335,6 +435,16 @@ def node_state(server, case_id, spec):
         with urllib.request.urlopen(urllib.request.Request(
                 "%s/v1/nodes/%s/bios" % (server.url, ident), headers=headers)) as answer:
             node["bios"] = sorted((s["name"], s["value"]) for s in json.load(answer)["bios"])
+        if node.get("allocation_uuid"):
+            with urllib.request.urlopen(urllib.request.Request(
+                    "%s/v1/allocations/%s" % (server.url, node["allocation_uuid"]), headers=headers)) as answer:
+                allocation = json.load(answer)
+            node["allocation"] = {k: allocation[k] for k in ("name", "state", "resource_class", "traits",
+                                                             "candidate_nodes", "extra", "last_error")}
+        if "configdrive" in (node.get("instance_info") or {}):
+            # Ironic builds the ISO (with its time stamps) from the dict metalsmith gives; that dict is in
+            # the logs compared above at log_level debug
+            node["instance_info"]["configdrive"] = "@CONFIGDRIVE@"
         state[key] = normalise(node, server)
     return state
 
@@ -344,10 +454,13 @@ def node_state(server, case_id, spec):
 
 
 @pytest.mark.parametrize("spec", CASES)
-def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics):
+def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics, metalsmith_path, monkeypatch):
+    from support.ironic import settle
     case_id = request.node.callspec.id
     ran = ironic_runs[case_id]
-    server = ironics["port"]
+    server, real = ironics["port"], real_server(ironics, case_id)
+    # metalsmith importable, after this venv's packages (openstacksdk is this venv's, as for the modules)
+    monkeypatch.setattr(sys, "path", sys.path + [str(metalsmith_path)])
     ctx = Context(environment=server.environment)
     for index, s in enumerate(spec["steps"]):
         ctx.check_mode, ctx.warnings = s["check"], []
@@ -356,7 +469,7 @@ def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics):
         except ModuleFailed as ex:
             got = ex.result
         got = log_lines(normalise(compared(dict(got), ()), server))
-        expected = log_lines(normalise(compared(ran[index], ()), ironics["real"]))
+        expected = log_lines(normalise(compared(ran[index], ()), real))
         got.setdefault("changed", False)
         expected.setdefault("changed", False)
         if got.get("failed") is False:  # ansible-core drops failed: false from a result
@@ -364,7 +477,10 @@ def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics):
         if spec["unordered"]:
             got, expected = unordered(got), unordered(expected)
         assert shown(got) == shown(expected), "step %d: %s %s" % (index, s["module"], s["args"])
-    assert shown(node_state(server, case_id, spec)) == shown(node_state(ironics["real"], case_id, spec))
+    uuids = set(case_nodes(case_id, spec))
+    for side in (server, real):
+        assert not settle(side, uuids), "nodes still busy on %s" % side.url
+    assert shown(node_state(server, case_id, spec)) == shown(node_state(real, case_id, spec))
 
 
 def shown(value):

@@ -3,6 +3,12 @@ served all-in-one (API and conductor in one process, `rpc_transport = none`) on 
 sqlite, `auth_strategy = noauth`, the fake-hardware type with its fake interfaces and the noop
 network interface: no agents, no BMC, no Neutron, no Glance, no Keystone.
 
+sqlite: Ironic retries most writes that find the database locked, but not all (an allocation's
+update is not retried, and the allocation then stays `allocating`, which metalsmith waits for
+without end; WAL mode makes such failures more frequent, not less): the power state sync that
+writes every node's state periodically is off, make_nodes makes allocations one at a time, and a
+test should give each process that writes in parallel with others a server of its own.
+
 IronicServer starts one server on a copy of a schema made once (`ironic-dbsync create_schema`),
 stops it by its PID (its own process group), writes a clouds.yaml whose cloud `CLOUD` reaches it
 (`auth_type: none`, `baremetal_endpoint_override`) and makes nodes with fixed UUIDs in a given
@@ -56,7 +62,11 @@ port = {port}
 connection = sqlite:///{d}/ironic.db
 [dhcp]
 dhcp_provider = none
+[conductor]
+sync_power_state_interval = 0
 """
+
+SCHEMA = "create_schema, rollback journal"  # what schema() makes (its cache key, with CONF)
 
 # the venv was built elsewhere and renamed: its scripts' #! lines are stale, its python is not
 SERVE = "import sys; from ironic.command.singleprocess import main; sys.argv[0] = 'ironic'; sys.exit(main())"
@@ -100,7 +110,7 @@ def ironic_venv():
 def schema(python):
     """An empty Ironic database (create_schema), made once beside the venv."""
     venv_root = python.parent.parent.parent
-    template = venv_root / ("schema-" + hashlib.sha256(CONF.encode()).hexdigest()[:12])
+    template = venv_root / ("schema-" + hashlib.sha256((CONF + SCHEMA).encode()).hexdigest()[:12])
     if (template / ".tripleo-migrate-complete").is_file():
         return template / "ironic.db"
     shutil.rmtree(template, ignore_errors=True)
@@ -192,30 +202,80 @@ class IronicServer:
         return openstack.connect(auth_type="none", baremetal_endpoint_override=self.url)
 
 
+IMAGE = {"image_source": "http://127.0.0.1:9/overcloud-full.raw", "image_checksum": "0" * 64}
+
+
 def make_nodes(server, nodes):
     """Nodes {uuid: {"name", "state", "resource_class", "properties", "traits", ...}} on the server.
 
-    state: enroll, manageable (power off, managed) or available (then provided: fake cleaning);
-    made in parallel, each with every fake interface.
+    state: enroll, manageable (power off, managed), available (then provided: fake cleaning) or
+    active (deployed by the fake deploy interface with an HTTP image; "hostname" names its allocation
+    and instance_info's display_name, "allocation": False deploys it without an allocation and with
+    the node's UUID as instance UUID, as nodes deployed before allocations existed), each with every
+    fake interface: created one at a time, moved to their states in parallel, deployed one at a time.
     """
     conn = server.connect()
 
-    def make(uuid, spec):
+    def create(uuid, spec):
         spec = dict(spec)
-        state = spec.pop("state", "available")
-        traits = spec.pop("traits", None)
+        for key in ("state", "traits", "hostname", "allocation"):
+            spec.pop(key, None)
         node = conn.baremetal.create_node(
             id=uuid, driver="fake-hardware", resource_class=spec.pop("resource_class", "baremetal"),
             **dict({"%s_interface" % i: "fake" for i in FAKE_INTERFACES}, **spec))
-        if traits:
-            conn.baremetal.set_node_traits(node, traits)
+        if nodes[uuid].get("traits"):  # not retried by Ironic when sqlite is locked: one at a time
+            conn.baremetal.set_node_traits(node, nodes[uuid]["traits"])
+
+    def make(uuid, spec):
+        state = spec.get("state", "available")
         if state == "enroll":
             return
-        conn.baremetal.set_node_power_state(node, "power off", wait=True, timeout=60)
-        node = conn.baremetal.set_node_provision_state(node, "manage", wait=True, timeout=60)
-        if state == "available":
+        conn.baremetal.set_node_power_state(uuid, "power off", wait=True, timeout=60)
+        node = conn.baremetal.set_node_provision_state(uuid, "manage", wait=True, timeout=60)
+        if state in ("available", "active"):
             conn.baremetal.set_node_provision_state(node, "provide", wait=True, timeout=60)
 
+    def deploy(uuid, spec):
+        hostname = spec.get("hostname")
+        if spec.get("allocation", True):
+            for attempt in range(3):  # an allocation Ironic could not save (sqlite) fails: make it again
+                made = conn.baremetal.create_allocation(name=hostname, resource_class=spec.get("resource_class",
+                                                                                                "baremetal"),
+                                                        candidate_nodes=[uuid])
+                made = conn.baremetal.wait_for_allocation(made, timeout=60, ignore_error=True)
+                if made.state == "active" or attempt == 2:
+                    assert made.state == "active", made.last_error
+                    break
+                conn.baremetal.delete_allocation(made)
+        info = dict(IMAGE, display_name=hostname) if hostname else dict(IMAGE)
+        # without an allocation, an instance UUID (the node's) says the node is in use, as Nova set it
+        extra = {} if spec.get("allocation", True) else {"instance_id": uuid}
+        node = conn.baremetal.update_node(uuid, instance_info=info, **extra)
+        conn.baremetal.set_node_provision_state(node, "active", wait=True, timeout=60)
+
+    for uuid, spec in nodes.items():
+        create(uuid, spec)
     with futures.ThreadPoolExecutor(max_workers=8) as pool:
         for job in [pool.submit(make, uuid, spec) for uuid, spec in nodes.items()]:
             job.result()
+    for uuid, spec in nodes.items():  # one at a time: allocations and sqlite (see above)
+        if spec.get("state") == "active":
+            deploy(uuid, spec)
+
+
+STABLE_STATES = frozenset(["enroll", "manageable", "available", "active", "clean failed", "deploy failed",
+                           "inspect failed", "error", "rescue", "rescue failed", "unrescue failed", "adopt failed",
+                           "service failed"])
+
+
+def settle(server, uuids, timeout=60):
+    """Wait until none of the nodes is on its way to another provision state (an unprovisioned node
+    goes on cleaning after the module returned) and none is locked; bounded by timeout."""
+    conn = server.connect()
+    deadline = time.time() + timeout
+    while True:
+        busy = [node.id for node in conn.baremetal.nodes(fields=["uuid", "provision_state", "reservation"])
+                if node.id in uuids and (node.provision_state not in STABLE_STATES or node.reservation)]
+        if not busy or time.time() > deadline:
+            return busy
+        time.sleep(0.3)

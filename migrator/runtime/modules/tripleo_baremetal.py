@@ -242,7 +242,7 @@ def _baremetal_run(name, params, ctx, body, spec=None, common=True):
         with _baremetal_environ(ctx):
             try:
                 body(p, ctx)
-            except (_BaremetalExit, _BaremetalFail):
+            except (_BaremetalExit, _BaremetalFail, ModuleFailed):
                 raise
             except Exception as ex:
                 # an exception the module does not catch: Ansible reports the module's crash
