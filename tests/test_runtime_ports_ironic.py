@@ -44,6 +44,9 @@ from migrator.runtime.api import MODULES, ModuleFailed
 from migrator.runtime.modules import tripleo_baremetal, tripleo_metalsmith  # noqa: F401  (registers the ports)
 from test_runtime_ports_tripleo_data import metalsmith_path  # noqa: F401  (the fixture: metalsmith 2.5.0)
 
+# one set of servers for every case: all of them on one xdist worker (.ci/run's --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ironic")
+
 P = "@P@"  # the case's id, in names
 NAMESPACE = uuid.UUID("5b0d4c1e-7f63-4e4b-9a52-0c7d2f1e6a11")
 TEST = "test_ironic_port_matches_real_module["
