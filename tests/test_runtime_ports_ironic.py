@@ -15,9 +15,13 @@ What is real:
   in this process. Both reach their server as the tripleo playbooks do, through OS_CLOUD and
   OS_CLIENT_CONFIG_FILE in the task's environment.
 
-Not there: Neutron and ironic-inspector. The provide module's wait_for_bridge_mappings and the
-introspection module's data fetch are run against the missing services (both sides fail the same
-way); their success paths are not proven here.
+Neutron: the cases reach Ironic alone (cloud `undercloud`), except those that name the cloud
+`undercloud-neutron`, which also reaches a real neutron-server (tests/test_runtime_ports_neutron.py's
+Neutron: PyPI's neutron, sqlite, noauth; one per side, the real modules' servers sharing one) where
+the test made a ctlplane network and ports bound to the case's nodes, as metalsmith makes them. The
+provide module's wait_for_bridge_mappings waits for an ironic-neutron-agent, which does not run here,
+and the introspection module's data fetch needs ironic-inspector: both are run against the missing
+service (both sides fail the same way); their success paths are not proven here.
 
 Each case makes its own nodes, with fixed UUIDs (the same on both servers) and names of its own,
 and its steps name them by `@key@` (UUID) or `@P@-key` (name). Compared: every step's result (the
@@ -69,12 +73,22 @@ def ironics(tmp_path_factory):
     except Unavailable as ex:
         pytest.skip(str(ex))
     root = tmp_path_factory.mktemp("ironic")
-    servers = []
+    servers, neutrons = [], []
     try:
         for name in ["port"] + ["real%d" % index for index in range(PARALLEL)]:
             servers.append(IronicServer(python, root / name))
-        for server in servers:
+        neutron_venv = neutron_python()
+        if neutron_venv:
+            from test_runtime_ports_neutron import Neutron
+            from support.ironic import free_port
+            for side in ("port", "real"):
+                neutrons.append(Neutron(neutron_venv, root / ("neutron-" + side), free_port()))
+        for server in servers + neutrons:
             server.wait()
+        for neutron in neutrons:
+            seed_neutron(neutron)
+        for server, neutron in zip(servers, neutrons[:1] + neutrons[1:] * PARALLEL):
+            server.with_network(NEUTRON_CLOUD, neutron.url)
         nodes = [{} for _ in range(PARALLEL)]
         for index, param in enumerate(CASES):
             nodes[index % PARALLEL].update(case_nodes(param.id, param.values[0]))
@@ -83,10 +97,46 @@ def ironics(tmp_path_factory):
             jobs += [pool.submit(make_nodes, server, chunk) for server, chunk in zip(servers[1:], nodes)]
             for job in jobs:
                 job.result()
-        yield {"port": servers[0], "real": servers[1:]}
+        yield {"port": servers[0], "real": servers[1:], "neutron": neutrons}
     finally:
         for server in servers:
+            server.terminate()
+        for server in servers + neutrons:
             server.stop()
+
+
+def neutron_python():
+    """The Neutron venv of tests/test_runtime_ports_neutron.py, or None where it cannot be built."""
+    if not any(param.values[0]["ports"] for param in CASES):
+        return None
+    try:
+        from test_runtime_ports_neutron import neutron_venv
+        return neutron_venv()
+    except pytest.skip.Exception:
+        return None
+
+
+NETWORKS = {"ctlplane": "192.168.24.0/24", "tm-external": "10.0.0.0/24"}
+
+
+def seed_neutron(neutron):
+    """The networks, and every case's ports bound to its nodes with their addresses (both servers alike)."""
+    conn = neutron.connect()
+    try:
+        subnets = {}
+        for name, cidr in NETWORKS.items():
+            net = conn.network.create_network(name=name)
+            subnets[name] = conn.network.create_subnet(name=name + "-subnet", network_id=net.id, ip_version=4,
+                                                       cidr=cidr, enable_dhcp=False)
+        for param in CASES:
+            for key, nics in (param.values[0]["ports"] or {}).items():
+                for index, (name, addresses) in enumerate(nics):
+                    conn.network.create_port(
+                        name="%s-%s-nic%d" % (param.id, key, index), network_id=subnets[name].network_id,
+                        binding_host_id=node_uuid(param.id, key),
+                        fixed_ips=[{"subnet_id": subnets[name].id, "ip_address": a} for a in addresses])
+    finally:
+        conn.close()
 
 
 def real_server(ironics, case_id):
@@ -111,11 +161,13 @@ def step(module, args, check=False):
     return {"module": module, "args": args, "check": check}
 
 
-def case(id, nodes, steps, unordered=False):
-    """nodes: {key: {"state": enroll|manageable|available, ...create_node attributes}};
+def case(id, nodes, steps, unordered=False, ports=None):
+    """nodes: {key: {"state": enroll|manageable|available|active, ...create_node attributes}};
     steps: step()s, run one after the other (args name nodes by "@key@" for the UUID, "@P@-key" for
-    the name); unordered: the module's lists and error lines come out in an arbitrary order."""
-    return pytest.param(dict(nodes=nodes, steps=steps, unordered=unordered), id=id)
+    the name); unordered: the module's lists and error lines come out in an arbitrary order;
+    ports: {node key: [(network, [address, ...]), ...]}: Neutron ports bound to the node (networks
+    from NETWORKS), and the case's tasks use the cloud that reaches Neutron."""
+    return pytest.param(dict(nodes=nodes, steps=steps, unordered=unordered, ports=ports), id=id)
 
 
 CLEAN = "os_baremetal_clean_node"
@@ -229,6 +281,17 @@ CHECK_CASES = [
 ]
 
 POPULATE_CASES = [
+    # the ctlplane port of each instance, as tripleo's playbook gets them from metalsmith's NICs
+    case("populate-port-map", {"a": {"state": "active", "hostname": "@P@-Ctl-0"}, "b": {"state": "active"},
+                               "c": {"state": "active", "hostname": "@P@-cmp-0"}}, [
+        step(POPULATE, {"instances": [{"id": "@a@"}, {"id": "@b@"}, {"id": "@c@"}],
+                        "environment": {"resource_registry": {"OS::TripleO::DeployedServer::ControlPlanePort":
+                                                              "/x/port.yaml"}},
+                        "templates": "/usr/share/openstack-tripleo-heat-templates"}),
+        step(POPULATE, {"instances": [{"id": "@a@"}, {"id": "@c@"}], "ctlplane_network": "tm-external"})],
+        ports={"a": [("ctlplane", ["192.168.24.11"]), ("tm-external", ["10.0.0.11"])],
+               "b": [("tm-external", ["10.0.0.12"])],
+               "c": [("ctlplane", ["192.168.24.13", "192.168.24.14"])]}),
     case("populate", {"a": {"state": "active", "hostname": "@P@-ctl-0"}}, [
         step(POPULATE, {"instances": [], "environment": {"parameter_defaults": {"ControllerCount": 1}},
                         "templates": "~/tht"}),
@@ -270,6 +333,14 @@ CASES = CLEAN_CASES + PROVIDE_CASES + INSPECT_CASES + CHECK_CASES + POPULATE_CAS
 KNOWN_UUIDS = {node_uuid(param.id, key) for param in CASES for key in param.values[0]["nodes"]}
 
 
+NEUTRON_CLOUD = "undercloud-neutron"
+
+
+def case_environment(server, spec):
+    """The task environment that reaches the server (and Neutron, for a case with ports)."""
+    return dict(server.environment, OS_CLOUD=NEUTRON_CLOUD) if spec["ports"] else server.environment
+
+
 def substitute(value, case_id, spec):
     text = json.dumps(value).replace(P, case_id)
     for key in spec["nodes"]:
@@ -304,7 +375,8 @@ def run_playbook(chunk, root, server, extra_env, metalsmith):
         spec = param.values[0]
         for index, s in enumerate(spec["steps"]):
             tasks.append({"name": "%s#%d" % (param.id, index), "ignore_errors": True, "check_mode": s["check"],
-                          "no_log": False, "environment": dict(server.environment, PYTHONPATH=pythonpath),
+                          "no_log": False, "environment": dict(case_environment(server, spec),
+                                                                PYTHONPATH=pythonpath),
                           s["module"]: substitute(s["args"], param.id, spec)})
     root.mkdir(parents=True)
     playbook = root / "playbook.yml"
@@ -341,7 +413,7 @@ def ironic_runs(request, tmp_path_factory, ironics, metalsmith_path):
     """What the real modules did, per selected case: {id: [results]}."""
     from support.corpus import ansible_extras, tripleo_ansible_tree
     ids = {item.callspec.id for item in request.session.items if item.name.startswith(TEST)}
-    chosen = [p for p in CASES if p.id in ids]
+    chosen = [p for p in CASES if p.id in ids and (ironics["neutron"] or not p.values[0]["ports"])]
     root = tmp_path_factory.mktemp("ironic-real")
     extra_env = {"ANSIBLE_COLLECTIONS_PATH": str(ansible_extras().collections_path),
                  "ANSIBLE_LIBRARY": str(module_library(root, metalsmith_path)),
@@ -464,7 +536,9 @@ def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics, me
     server, real = ironics["port"], real_server(ironics, case_id)
     # metalsmith importable, after this venv's packages (openstacksdk is this venv's, as for the modules)
     monkeypatch.setattr(sys, "path", sys.path + [str(metalsmith_path)])
-    ctx = Context(environment=server.environment)
+    if spec["ports"] and not ironics["neutron"]:
+        pytest.skip("needs neutron-server (tests/test_runtime_ports_neutron.py's venv)")
+    ctx = Context(environment=case_environment(server, spec))
     for index, s in enumerate(spec["steps"]):
         ctx.check_mode, ctx.warnings = s["check"], []
         try:

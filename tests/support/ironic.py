@@ -22,7 +22,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -79,32 +78,12 @@ class Unavailable(Exception):
 
 def ironic_venv():
     """A venv under the cache dir with Ironic (about a minute and 200 MB the first time)."""
-    from support.corpus import cache_dir
-    name = "ironic-" + hashlib.sha256("\n".join(IRONIC_PACKAGES).encode()).hexdigest()[:12]
-    target = cache_dir() / name
-    if (target / ".tripleo-migrate-complete").is_file():
-        return target
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".x-%s-" % name, dir=target.parent))
+    from support.corpus import BuildError, venv_dir
     try:
-        for cmd in ([sys.executable, "-m", "venv", str(tmp / "venv")],
-                    [str(tmp / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", *IRONIC_PACKAGES]):
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise Unavailable("cannot install %s: %s" % (" ".join(IRONIC_PACKAGES),
-                                                            (proc.stdout + proc.stderr)[-2000:]))
-        (tmp / ".tripleo-migrate-complete").write_text("\n".join(IRONIC_PACKAGES) + "\n")
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / ".tripleo-migrate-complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return venv_dir("ironic-" + hashlib.sha256("\n".join(IRONIC_PACKAGES).encode()).hexdigest()[:12],
+                        *IRONIC_PACKAGES)
+    except BuildError as exc:
+        raise Unavailable(str(exc)) from None
 
 
 def schema(python):
@@ -155,6 +134,13 @@ class IronicServer:
         self.proc = subprocess.Popen([str(python), "-c", SERVE, "--config-file", str(self.root / "ironic.conf")],
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def with_network(self, cloud, url):
+        """A second cloud in the clouds.yaml, reaching Ironic and the Neutron at url."""
+        clouds = json.loads(self.clouds.read_text())
+        clouds["clouds"][cloud] = dict(clouds["clouds"][CLOUD], network_endpoint_override=url + "/",
+                                       region_name="regionOne")
+        self.clouds.write_text(json.dumps(clouds))
+
     @property
     def environment(self):
         """What a task's environment holds to reach this server as tripleo-ansible's playbooks do."""
@@ -183,9 +169,16 @@ class IronicServer:
                 text += path.read_text(errors="replace")[-3000:]
         return text
 
+    def terminate(self):
+        """SIGTERM to its process group (the server's PID), without waiting (stop waits)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
     def stop(self):
-        """SIGTERM to its process group (the server's PID), SIGKILL after 10 s."""
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        """SIGTERM to its process group (the server's PID), SIGKILL after 5 s."""
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
@@ -226,14 +219,28 @@ def make_nodes(server, nodes):
         if nodes[uuid].get("traits"):  # not retried by Ironic when sqlite is locked: one at a time
             conn.baremetal.set_node_traits(node, nodes[uuid]["traits"])
 
+    def wait(uuid, field, value):
+        """Until the node's field has the value (openstacksdk's waits poll every 2 s: 0.2 s here)."""
+        deadline = time.time() + 60
+        while True:
+            node = conn.baremetal.get_node(uuid, fields=["uuid", field, "last_error", "target_provision_state"])
+            if getattr(node, field) == value and not node.target_provision_state:
+                return node
+            assert time.time() < deadline and "failed" not in str(node.provision_state), (
+                "node %s: %s is %s, not %s (%s)" % (uuid, field, getattr(node, field), value, node.last_error))
+            time.sleep(0.2)
+
     def make(uuid, spec):
         state = spec.get("state", "available")
         if state == "enroll":
             return
-        conn.baremetal.set_node_power_state(uuid, "power off", wait=True, timeout=60)
-        node = conn.baremetal.set_node_provision_state(uuid, "manage", wait=True, timeout=60)
+        conn.baremetal.set_node_power_state(uuid, "power off")
+        wait(uuid, "power_state", "power off")
+        conn.baremetal.set_node_provision_state(uuid, "manage")
+        wait(uuid, "provision_state", "manageable")
         if state in ("available", "active"):
-            conn.baremetal.set_node_provision_state(node, "provide", wait=True, timeout=60)
+            conn.baremetal.set_node_provision_state(uuid, "provide")
+            wait(uuid, "provision_state", "available")
 
     def deploy(uuid, spec):
         hostname = spec.get("hostname")
@@ -242,7 +249,10 @@ def make_nodes(server, nodes):
                 made = conn.baremetal.create_allocation(name=hostname, resource_class=spec.get("resource_class",
                                                                                                 "baremetal"),
                                                         candidate_nodes=[uuid])
-                made = conn.baremetal.wait_for_allocation(made, timeout=60, ignore_error=True)
+                deadline = time.time() + 60
+                while made.state == "allocating" and time.time() < deadline:
+                    time.sleep(0.2)
+                    made = conn.baremetal.get_allocation(made.id)
                 if made.state == "active" or attempt == 2:
                     assert made.state == "active", made.last_error
                     break
@@ -250,8 +260,9 @@ def make_nodes(server, nodes):
         info = dict(IMAGE, display_name=hostname) if hostname else dict(IMAGE)
         # without an allocation, an instance UUID (the node's) says the node is in use, as Nova set it
         extra = {} if spec.get("allocation", True) else {"instance_id": uuid}
-        node = conn.baremetal.update_node(uuid, instance_info=info, **extra)
-        conn.baremetal.set_node_provision_state(node, "active", wait=True, timeout=60)
+        conn.baremetal.update_node(uuid, instance_info=info, **extra)
+        conn.baremetal.set_node_provision_state(uuid, "active")
+        wait(uuid, "provision_state", "active")
 
     for uuid, spec in nodes.items():
         create(uuid, spec)
