@@ -21,11 +21,8 @@ The last test converts the corpus: the four config_template tasks become TASK jo
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from test_runtime_modules import D, RECORD_CALLBACK
@@ -36,7 +33,7 @@ from migrator.runtime.api import MODULES, ModuleFailed
 from migrator.runtime.core import RuntimeContext
 from migrator.runtime.modules import config_template  # noqa: F401  (importing registers the port)
 from migrator.runtime.templating import Templar, Vars
-from support.corpus import CorpusError, ansible_extras, cache_dir, tripleo_ansible_tree
+from support.corpus import BuildError, CorpusError, ansible_extras, tripleo_ansible_tree, venv_dir
 
 CT = "config_template"
 CT_CORE = "ansible-core==2.18.19"  # the newest ansible-core the plugin loads under
@@ -226,28 +223,11 @@ assert RECORD_CALLBACK_218 != RECORD_CALLBACK
 
 
 def ansible_218():
-    """bin/ of a venv holding CT_CORE, built once under the corpus cache (temp dir, then rename)."""
-    target = cache_dir() / ("ansible-core-" + hashlib.sha256(CT_CORE.encode()).hexdigest()[:12])
-    if (target / ".tripleo-migrate-complete").is_file():
-        return target / "venv" / "bin"
-    tmp = Path(tempfile.mkdtemp(prefix=".x-ansible-core-", dir=target.parent))
+    """bin/ of a venv holding CT_CORE, built once under the corpus cache."""
     try:
-        venv = tmp / "venv"
-        for cmd in ([sys.executable, "-m", "venv", str(venv)],
-                    [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", CT_CORE]):
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                pytest.skip("cannot install %s: %s%s" % (CT_CORE, proc.stdout, proc.stderr))
-        (tmp / ".tripleo-migrate-complete").write_text(CT_CORE + "\n")
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / ".tripleo-migrate-complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target / "venv" / "bin"
+        return venv_dir("ansible-core-" + hashlib.sha256(CT_CORE.encode()).hexdigest()[:12], CT_CORE) / "venv" / "bin"
+    except BuildError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

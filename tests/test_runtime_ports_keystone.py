@@ -58,6 +58,9 @@ CLOUD = "overcloud"
 P = "@P@"  # the case's id, in names
 AUTH_URL = "@AUTH_URL@"  # the side's Keystone, http://127.0.0.1:<port>/v3
 OC = "openstack.cloud."
+# one worker runs every case: the real side plays them all at once, and what a listing of all
+# domains sees depends on the cases run before it on the same servers
+pytestmark = pytest.mark.xdist_group("keystone")
 
 # ---------------------------------------------------------------------------
 # Keystone
@@ -65,30 +68,12 @@ OC = "openstack.cloud."
 
 def keystone_venv():
     """A venv under the cache dir with Keystone (about 20 s and 150 MB the first time)."""
-    from support.corpus import cache_dir
+    from support.corpus import BuildError, venv_dir
     name = "keystone-" + hashlib.sha256("\n".join(KEYSTONE_PACKAGES).encode()).hexdigest()[:12]
-    target = cache_dir() / name
-    if (target / ".tripleo-migrate-complete").is_file():
-        return target
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".x-%s-" % name, dir=target.parent))
     try:
-        for cmd in ([sys.executable, "-m", "venv", str(tmp / "venv")],
-                    [str(tmp / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", *KEYSTONE_PACKAGES]):
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                pytest.skip("cannot install %s: %s" % (" ".join(KEYSTONE_PACKAGES), (proc.stdout + proc.stderr)[-2000:]))
-        (tmp / ".tripleo-migrate-complete").write_text("\n".join(KEYSTONE_PACKAGES) + "\n")
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / ".tripleo-migrate-complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return venv_dir(name, *KEYSTONE_PACKAGES)
+    except BuildError as exc:
+        pytest.skip(str(exc))
 
 
 # the venv was built elsewhere and renamed: its scripts' #! lines are stale, its python is not

@@ -31,9 +31,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-from pathlib import Path
 
 import pytest
 from test_runtime_modules import ANSIBLE_PLAYBOOK, D, DIR, RECORD_CALLBACK, make_tree
@@ -460,20 +458,9 @@ def prepare_case(spec, case_dir):
 @pytest.fixture(scope="session")
 def metalsmith_path():
     """metalsmith (with openstacksdk) from the package index, installed once into the test cache."""
-    from support.corpus import cache_dir
-    target = cache_dir() / ("pip-target-" + METALSMITH_VERSION.replace("==", "-"))
-    if not (target / ".tripleo-migrate-complete").is_file():
-        tmp = Path(tempfile.mkdtemp(prefix=".x-metalsmith-", dir=target.parent))
-        try:
-            proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tmp / "t"),
-                                   METALSMITH_VERSION], capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-            (tmp / "t" / ".tripleo-migrate-complete").write_text(METALSMITH_VERSION + "\n")
-            shutil.rmtree(target, ignore_errors=True)
-            os.rename(tmp / "t", target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    from support.corpus import built_dir
+    return built_dir("pip-target-" + METALSMITH_VERSION.replace("==", "-"), lambda tmp: [
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tmp), METALSMITH_VERSION]])
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,48 @@ def cache_dir() -> Path:
     return path
 
 
+class BuildError(Exception):
+    """A cached build failed; the message ends with the failing command's output."""
+
+
+def built_dir(name: str, commands) -> Path:
+    """cache_dir()/name, made once by the commands that `commands(tmp)` returns (argv lists),
+    run in a temporary directory beside it that is renamed into place only when all of them
+    succeeded: a failed or killed build leaves nothing that looks complete, and two test
+    processes building at once both end with the same directory. BuildError on failure."""
+    target = cache_dir() / name
+    if (target / ".tripleo-migrate-complete").is_file():
+        return target
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".x-{name}-", dir=target.parent))
+    try:
+        for cmd in commands(tmp):
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BuildError(f"building {name}: `{' '.join(map(str, cmd))}` failed (exit {proc.returncode}):\n"
+                                 + (proc.stdout + proc.stderr)[-2000:])
+        (tmp / ".tripleo-migrate-complete").write_text(name + "\n")
+        os.chmod(tmp, 0o755)  # mkdtemp made it private
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / ".tripleo-migrate-complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def venv_dir(name: str, *pip_args: str) -> Path:
+    """built_dir() holding a venv (`venv/`) with pip_args installed: `venv_dir("x", "pkg==1")`.
+    Its scripts' #! lines name the temporary directory: run its python, not its scripts."""
+    def commands(tmp):
+        return ([sys.executable, "-m", "venv", str(tmp / "venv")],
+                [str(tmp / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", *pip_args])
+    return built_dir(name, commands)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -252,38 +294,19 @@ def ansible_extras(log=None) -> AnsibleExtras:
     name = "ansible-extras-" + hashlib.sha256(
         "\n".join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES).encode()
     ).hexdigest()[:12]
-    target = cache_dir() / name
-    if (target / ".tripleo-migrate-complete").is_file():
-        return _extras_paths(target)
-    if target.exists():
-        shutil.rmtree(target, ignore_errors=True)
-    if log:
-        log(f"installing {', '.join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES)} into {target}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".x-{name}-", dir=target.parent))
-    try:
+    if log and not (cache_dir() / name / ".tripleo-migrate-complete").is_file():
+        log(f"installing {', '.join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES)} into {cache_dir() / name}")
+
+    def commands(tmp):
         venv = tmp / "venv"
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *ANSIBLE_EXTRAS_VENV_PACKAGES],
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-             "--prefix", str(tmp / "data"), *ANSIBLE_EXTRAS_DATA_PACKAGES],
-        ]
-        for cmd in steps:
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise CorpusError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
-        (tmp / ".tripleo-migrate-complete").write_text(
-            "\n".join(ANSIBLE_EXTRAS_VENV_PACKAGES + ANSIBLE_EXTRAS_DATA_PACKAGES) + "\n"
-        )
-        os.chmod(tmp, 0o755)  # mkdtemp made it private
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / ".tripleo-migrate-complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return _extras_paths(target)
+        return ([sys.executable, "-m", "venv", str(venv)],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *ANSIBLE_EXTRAS_VENV_PACKAGES],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
+                 "--prefix", str(tmp / "data"), *ANSIBLE_EXTRAS_DATA_PACKAGES])
+    try:
+        return _extras_paths(built_dir(name, commands))
+    except BuildError as exc:
+        raise CorpusError(str(exc)) from None
 
 
 def ansible_env(tree: Path, extras: AnsibleExtras | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
