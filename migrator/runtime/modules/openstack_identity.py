@@ -204,14 +204,28 @@ def _openstack_identity_json(value):
 
 @contextlib.contextmanager
 def _openstack_identity_environ(ctx):
-    """The task's environment in os.environ while openstacksdk reads its configuration."""
+    """The task's environment in os.environ while openstacksdk reads its configuration.
+
+    openstacksdk adds OS_CLIENT_CONFIG_FILE to the front of its module-wide list of clouds.yaml
+    files and never takes it out: in a module's own process that is harmless, but the Directord
+    client runs every task in one process, where the next task without that variable would read
+    this task's clouds.yaml. The lists are put back as they were.
+    """
     saved = {}
     for key, value in ctx.environment.items():
         saved[key] = os.environ.get(key)
         os.environ[key] = str(value)
     try:
+        loader = importlib.import_module("openstack.config.loader")
+    except ImportError:  # the module reports the missing SDK itself
+        loader = None
+    files = [(name, list(getattr(loader, name))) for name in ("CONFIG_FILES", "SECURE_FILES", "VENDOR_FILES")
+             if isinstance(getattr(loader, name, None), list)]
+    try:
         yield
     finally:
+        for name, paths in files:
+            getattr(loader, name)[:] = paths
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

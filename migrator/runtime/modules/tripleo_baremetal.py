@@ -25,15 +25,15 @@ every result under the last node of its loop.
 import contextlib
 import importlib
 import io
-import json
 import logging
-import os
 import re
 import traceback
 from concurrent import futures
 
 from migrator.runtime.api import ModuleFailed, module  # tm:strip
 from migrator.runtime.modules.common import common_validate  # tm:strip
+from migrator.runtime.modules.openstack_identity import (  # tm:strip
+    _openstack_identity_environ, _openstack_identity_json, _openstack_identity_strings)  # tm:strip
 
 _BAREMETAL_MIN_SDK = "1.0.0"
 
@@ -110,23 +110,6 @@ class _BaremetalFail(Exception):
 # what AnsibleModule and openstack.cloud's module_utils do around the modules
 
 
-def _baremetal_strings(value):
-    """ansible.module_utils.common.parameters._return_datastructure_name."""
-    if isinstance(value, (str, bytes)):
-        if value:
-            yield value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _baremetal_strings(item)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            yield from _baremetal_strings(item)
-    elif value is None or isinstance(value, bool):
-        return
-    elif isinstance(value, (int, float)):
-        yield str(value)
-
-
 def _baremetal_mask(value, secrets):
     """ansible.module_utils.common.parameters.remove_values.
 
@@ -154,28 +137,6 @@ def _baremetal_mask(value, secrets):
         if text in secrets or any(secret in text for secret in secrets):
             return "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     return value
-
-
-def _baremetal_json(value):
-    """What the module's JSON output turns the result into."""
-    return json.loads(json.dumps(value, default=str))
-
-
-@contextlib.contextmanager
-def _baremetal_environ(ctx):
-    """The task's environment in os.environ while openstacksdk reads its configuration."""
-    saved = {}
-    for key, value in ctx.environment.items():
-        saved[key] = os.environ.get(key)
-        os.environ[key] = str(value)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _baremetal_strict_version(text):
@@ -233,13 +194,13 @@ def _baremetal_run(name, params, ctx, body, spec=None, common=True):
     secrets = set()
     for key, option in spec.items():
         if option.get("no_log") and p.get(key):
-            secrets.update(_baremetal_strings(p[key]))
+            secrets.update(_openstack_identity_strings(p[key]))
     secrets = sorted(secrets, key=len, reverse=True)
     for key, option in spec.items():  # AnsibleModule._log_invocation
         if option.get("no_log") is None and _BAREMETAL_PASSWORD_MATCH.search(key):
             ctx.warn("Module did not set no_log for %s" % key)
     try:
-        with _baremetal_environ(ctx):
+        with _openstack_identity_environ(ctx):
             try:
                 body(p, ctx)
             except (_BaremetalExit, _BaremetalFail, ModuleFailed):
@@ -252,9 +213,9 @@ def _baremetal_run(name, params, ctx, body, spec=None, common=True):
     except _BaremetalExit as done:
         result = done.result
     except _BaremetalFail as ex:
-        failed = _baremetal_json(_baremetal_mask(dict(ex.result, changed=ex.result.get("changed", False)), secrets))
+        failed = _openstack_identity_json(_baremetal_mask(dict(ex.result, changed=ex.result.get("changed", False)), secrets))
         raise ModuleFailed(failed.pop("msg"), **failed) from None
-    result = _baremetal_json(_baremetal_mask(dict(result), secrets))
+    result = _openstack_identity_json(_baremetal_mask(dict(result), secrets))
     result.setdefault("changed", False)
     if result.get("failed"):
         raise ModuleFailed(result.pop("msg", ""), **{k: v for k, v in result.items() if k != "failed"})
