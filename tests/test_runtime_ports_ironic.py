@@ -107,7 +107,7 @@ def ironics(tmp_path_factory):
 
 def neutron_python():
     """The Neutron venv of tests/test_runtime_ports_neutron.py, or None where it cannot be built."""
-    if not any(param.values[0]["ports"] for param in CASES):
+    if all(param.values[0]["ports"] is None for param in CASES):
         return None
     try:
         from test_runtime_ports_neutron import neutron_venv
@@ -166,7 +166,7 @@ def case(id, nodes, steps, unordered=False, ports=None):
     steps: step()s, run one after the other (args name nodes by "@key@" for the UUID, "@P@-key" for
     the name); unordered: the module's lists and error lines come out in an arbitrary order;
     ports: {node key: [(network, [address, ...]), ...]}: Neutron ports bound to the node (networks
-    from NETWORKS), and the case's tasks use the cloud that reaches Neutron."""
+    from NETWORKS); with ports (even {}), the case's tasks use the cloud that reaches Neutron."""
     return pytest.param(dict(nodes=nodes, steps=steps, unordered=unordered, ports=ports), id=id)
 
 
@@ -331,6 +331,14 @@ MS_CASES = [
         step(MS, {"state": "gone"}),
         step(MS, {"instances": []}, check=True),
         step(MS, {"instances": [], "cloud": {"auth_type": "password"}})]),
+    # a NIC on the ctlplane network: metalsmith makes the Neutron port and attaches it (the noop network
+    # interface takes any VIF), then finds no Ironic port with that VIF for the network metadata: the
+    # deployment fails and metalsmith cleans up (port deleted, allocation released)
+    case("ms-nics", {"a": {"resource_class": "@P@"}}, [
+        step(MS, {"instances": [host("nic-0", image=IMAGE, resource_class="@P@", nics=[{"network": "ctlplane"}])],
+                  "state": "present", "wait": True}),
+        step(MS, {"instances": [host("nic-1", image=IMAGE, resource_class="@P@", nics=[{"network": "nope"}])],
+                  "state": "present", "wait": True})], ports={}),
 ]
 
 CASES = CLEAN_CASES + PROVIDE_CASES + INSPECT_CASES + CHECK_CASES + POPULATE_CASES + MS_CASES
@@ -342,7 +350,7 @@ NEUTRON_CLOUD = "undercloud-neutron"
 
 def case_environment(server, spec):
     """The task environment that reaches the server (and Neutron, for a case with ports)."""
-    return dict(server.environment, OS_CLOUD=NEUTRON_CLOUD) if spec["ports"] else server.environment
+    return dict(server.environment, OS_CLOUD=NEUTRON_CLOUD) if spec["ports"] is not None else server.environment
 
 
 def substitute(value, case_id, spec):
@@ -417,7 +425,7 @@ def ironic_runs(request, tmp_path_factory, ironics, metalsmith_path):
     """What the real modules did, per selected case: {id: [results]}."""
     from support.corpus import ansible_extras, tripleo_ansible_tree
     ids = {item.callspec.id for item in request.session.items if item.name.startswith(TEST)}
-    chosen = [p for p in CASES if p.id in ids and (ironics["neutron"] or not p.values[0]["ports"])]
+    chosen = [p for p in CASES if p.id in ids and (ironics["neutron"] or p.values[0]["ports"] is None)]
     root = tmp_path_factory.mktemp("ironic-real")
     extra_env = {"ANSIBLE_COLLECTIONS_PATH": str(ansible_extras().collections_path),
                  "ANSIBLE_LIBRARY": str(module_library(root, metalsmith_path)),
@@ -540,7 +548,7 @@ def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics, me
     server, real = ironics["port"], real_server(ironics, case_id)
     # metalsmith importable, after this venv's packages (openstacksdk is this venv's, as for the modules)
     monkeypatch.setattr(sys, "path", sys.path + [str(metalsmith_path)])
-    if spec["ports"] and not ironics["neutron"]:
+    if spec["ports"] is not None and not ironics["neutron"]:
         pytest.skip("needs neutron-server (tests/test_runtime_ports_neutron.py's venv)")
     ctx = Context(environment=case_environment(server, spec))
     for index, s in enumerate(spec["steps"]):
