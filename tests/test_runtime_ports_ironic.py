@@ -161,13 +161,15 @@ def step(module, args, check=False):
     return {"module": module, "args": args, "check": check}
 
 
-def case(id, nodes, steps, unordered=False, ports=None):
+def case(id, nodes, steps, unordered=False, ports=None, metalsmith=True):
     """nodes: {key: {"state": enroll|manageable|available|active, ...create_node attributes}};
     steps: step()s, run one after the other (args name nodes by "@key@" for the UUID, "@P@-key" for
     the name); unordered: the module's lists and error lines come out in an arbitrary order;
     ports: {node key: [(network, [address, ...]), ...]}: Neutron ports bound to the node (networks
-    from NETWORKS); with ports (even {}), the case's tasks use the cloud that reaches Neutron."""
-    return pytest.param(dict(nodes=nodes, steps=steps, unordered=unordered, ports=ports), id=id)
+    from NETWORKS); with ports (even {}), the case's tasks use the cloud that reaches Neutron;
+    metalsmith: False runs both sides where metalsmith cannot be imported."""
+    return pytest.param(dict(nodes=nodes, steps=steps, unordered=unordered, ports=ports, metalsmith=metalsmith),
+                        id=id)
 
 
 CLEAN = "os_baremetal_clean_node"
@@ -334,6 +336,10 @@ MS_CASES = [
     # a NIC on the ctlplane network: metalsmith makes the Neutron port and attaches it (the noop network
     # interface takes any VIF), then finds no Ironic port with that VIF for the network metadata: the
     # deployment fails and metalsmith cleans up (port deleted, allocation released)
+    # the modules import metalsmith first: without it they crash before anything else
+    case("no-metalsmith", {}, [
+        step(CHECK, {"instances": []}), step(POPULATE, {"instances": [], "bogus": 1}),
+        step(MS, {"instances": []}, check=True)], metalsmith=False),
     case("ms-nics", {"a": {"resource_class": "@P@"}}, [
         step(MS, {"instances": [host("nic-0", image=IMAGE, resource_class="@P@", nics=[{"network": "ctlplane"}])],
                   "state": "present", "wait": True}),
@@ -387,8 +393,8 @@ def run_playbook(chunk, root, server, extra_env, metalsmith):
         spec = param.values[0]
         for index, s in enumerate(spec["steps"]):
             tasks.append({"name": "%s#%d" % (param.id, index), "ignore_errors": True, "check_mode": s["check"],
-                          "no_log": False, "environment": dict(case_environment(server, spec),
-                                                                PYTHONPATH=pythonpath),
+                          "no_log": False, "environment": dict(case_environment(server, spec), PYTHONPATH=(
+                              pythonpath if spec["metalsmith"] else sysconfig.get_paths()["purelib"])),
                           s["module"]: substitute(s["args"], param.id, spec)})
     root.mkdir(parents=True)
     playbook = root / "playbook.yml"
@@ -546,8 +552,12 @@ def test_ironic_port_matches_real_module(spec, request, ironic_runs, ironics, me
     case_id = request.node.callspec.id
     ran = ironic_runs[case_id]
     server, real = ironics["port"], real_server(ironics, case_id)
-    # metalsmith importable, after this venv's packages (openstacksdk is this venv's, as for the modules)
-    monkeypatch.setattr(sys, "path", sys.path + [str(metalsmith_path)])
+    if spec["metalsmith"]:
+        # metalsmith importable, after this venv's packages (openstacksdk is this venv's, as for the modules)
+        monkeypatch.setattr(sys, "path", sys.path + [str(metalsmith_path)])
+    else:  # as if it were not installed (it is not, in this venv)
+        for name in [name for name in sys.modules if name == "metalsmith" or name.startswith("metalsmith.")]:
+            monkeypatch.delitem(sys.modules, name)
     if spec["ports"] is not None and not ironics["neutron"]:
         pytest.skip("needs neutron-server (tests/test_runtime_ports_neutron.py's venv)")
     ctx = Context(environment=case_environment(server, spec))
