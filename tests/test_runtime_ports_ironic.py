@@ -265,7 +265,18 @@ def host(hostname, **extra):
     return dict({"hostname": "@P@-" + hostname, "image": GLANCE}, **extra)
 
 
+def expanded(hostname):
+    """An instance as tripleo_baremetal_expand_roles expands a role with networks and a profile."""
+    return host(hostname, networks=[{"network": "ctlplane", "vif": True},
+                                    {"network": "external", "subnet": "external_subnet"}],
+                network_config={"template": "templates/net.j2"}, ssh_public_keys="ssh-rsa AAAA tm",
+                user_name="heat-admin", capabilities={"profile": "control"},
+                config_drive={"meta_data": {"instance-type": "Controller"}}, nics=[{"network": "ctlplane"}])
+
+
 CHECK_CASES = [
+    case("check-expanded", {"a": {"state": "active", "hostname": "@P@-controller-0"}}, [
+        step(CHECK, {"instances": [expanded("controller-0"), expanded("controller-1")]})]),
     # playbooks/cli-overcloud-node-provision.yaml and -unprovision.yaml
     case("check-found-not-found", {"a": {"state": "active", "hostname": "@P@-ctl-0"}, "b": AVAILABLE}, [
         step(CHECK, {"instances": [host("ctl-0"), host("ctl-1")]}),
