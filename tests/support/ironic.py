@@ -22,7 +22,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from concurrent import futures
@@ -69,7 +68,6 @@ SCHEMA = "create_schema, rollback journal"  # what schema() makes (its cache key
 
 # the venv was built elsewhere and renamed: its scripts' #! lines are stale, its python is not
 SERVE = "import sys; from ironic.command.singleprocess import main; sys.argv[0] = 'ironic'; sys.exit(main())"
-DBSYNC = "import sys; from ironic.command.dbsync import main; sys.argv[0] = 'ironic-dbsync'; sys.exit(main())"
 
 
 class Unavailable(Exception):
@@ -79,37 +77,35 @@ class Unavailable(Exception):
 def ironic_venv():
     """A venv under the cache dir with Ironic (about a minute and 200 MB the first time)."""
     from support.corpus import BuildError, venv_dir
+    name = "ironic-" + hashlib.sha256("\n".join(IRONIC_PACKAGES).encode()).hexdigest()[:12]
     try:
-        return venv_dir("ironic-" + hashlib.sha256("\n".join(IRONIC_PACKAGES).encode()).hexdigest()[:12],
-                        *IRONIC_PACKAGES)
-    except BuildError as exc:
-        raise Unavailable(str(exc)) from None
+        return venv_dir(name, *IRONIC_PACKAGES)
+    except BuildError as ex:
+        raise Unavailable(str(ex)) from None
+
+
+MAKE_SCHEMA = """
+import os, sys
+directory, conf_text = sys.argv[1], sys.argv[2]
+conf = os.path.join(directory, "ironic.conf")
+with open(conf, "w") as out:
+    out.write(conf_text)
+sys.argv = ["ironic-dbsync", "--config-file", conf, "create_schema"]
+from ironic.command.dbsync import main
+main()
+for name in ("ironic.conf", "ironic.log"):
+    if os.path.exists(os.path.join(directory, name)):
+        os.remove(os.path.join(directory, name))
+"""
 
 
 def schema(python):
-    """An empty Ironic database (create_schema), made once beside the venv."""
-    venv_root = python.parent.parent.parent
-    template = venv_root / ("schema-" + hashlib.sha256((CONF + SCHEMA).encode()).hexdigest()[:12])
-    if (template / ".tripleo-migrate-complete").is_file():
-        return template / "ironic.db"
-    shutil.rmtree(template, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".x-schema-", dir=venv_root))
-    try:
-        (tmp / "ironic.conf").write_text(CONF.format(d=tmp, port=1))
-        proc = subprocess.run([str(python), "-c", DBSYNC, "--config-file", str(tmp / "ironic.conf"), "create_schema"],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, "ironic-dbsync create_schema: %s" % (proc.stdout + proc.stderr)
-        for name in ("ironic.conf", "ironic.log"):
-            (tmp / name).unlink(missing_ok=True)
-        (tmp / ".tripleo-migrate-complete").write_text("\n")
-        try:
-            os.rename(tmp, template)
-        except OSError:
-            if not (template / ".tripleo-migrate-complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return template / "ironic.db"
+    """An empty Ironic database (create_schema), made once in the cache dir."""
+    from support.corpus import built_dir
+    venv = python.parent.parent.parent
+    name = "%s-schema-%s" % (venv.name, hashlib.sha256((CONF + SCHEMA).encode()).hexdigest()[:12])
+    return built_dir(name, lambda tmp: [[str(python), "-c", MAKE_SCHEMA, str(tmp), CONF.format(d=tmp, port=1)]]) \
+        / "ironic.db"
 
 
 def free_port():
