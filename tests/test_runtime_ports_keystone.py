@@ -18,7 +18,7 @@ What is real:
 
 Nothing is faked. Each case works on resources named after its id (`@P@` stands for it), so the
 cases of different groups cannot see each other; the cases that make domains or list all of them
-share one group that runs in order on both sides. The admin flow of
+share one group that runs in order on both sides, on a pair of servers of its own. The admin flow of
 tripleo_keystone_resources/tasks/admin.yml changes what Keystone's bootstrap made (it renames the
 Default domain "default", makes the service project, sets the admin's password, which revokes the
 admin's tokens): it runs on a pair of servers of its own. A case's steps may call other modules (to
@@ -267,7 +267,10 @@ G = "global"  # the cases that make domains or list all of them
 # same second is refused too: any module logging in as admin beside it could fail on one side only.
 # So it has servers of its own (a pair, like the other cases).
 A = "admin"
-ISOLATED = (A,)
+# The domain cases list all domains: on the shared servers the real side's other playbooks run beside
+# them and can show a domain there that the port side, one case at a time, does not; so they too
+# get a pair of servers of their own.
+ISOLATED = (A, G)
 D = {"name": P + ".d"}
 DOMAIN_CASES = [
     case("domain-create-update", "identity_domain", [dict(D, description="One", state="present")] * 2 + [
