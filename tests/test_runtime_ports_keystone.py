@@ -655,6 +655,13 @@ def test_identity_port_matches_real_module(spec, request, identity_runs, keyston
         expected.setdefault("changed", False)
         if got.get("failed") is False:  # ansible-core drops failed: false from a result
             del got["failed"]
+        if s["module"].endswith("identity_domain_info") and "name" not in s["args"]:
+            # a listing of all domains also shows what other cases made, depending on when each side
+            # ran them: compare the bootstrap's domain and the case's own
+            for found in (got, expected):
+                if isinstance(found.get("domains"), list):
+                    found["domains"] = [d for d in found["domains"] if isinstance(d, dict) and (
+                        str(d.get("name", "")).lower() == "default" or owned(d.get("name"), case_id))]
         for found in (got, expected):  # Keystone lists by id, and the ids differ between the servers
             for key in ("domains", "users"):
                 if isinstance(found.get(key), list):
