@@ -3,7 +3,7 @@
 Loading is lazy and cached by real path: a task file reached from two places
 is one TaskFile (its tasks are reported once). Every problem becomes a
 LoadError or a Finding; nothing here raises on bad input, and nothing in the
-input is evaluated (ModuleArgsParser only splits arguments).
+input is evaluated (taskargs only splits arguments).
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ansible.errors import AnsibleError
-from ansible.parsing.mod_args import ModuleArgsParser
-from ansible.playbook.block import Block as AnsibleBlock
-from ansible.playbook.task import Task as AnsibleTask
-
-from . import modules, yamlio
+from . import modules, taskargs, yamlio
 from .discover import IMPORT_PLAYBOOK_KEYS, YAML_SUFFIXES, is_role_dir, looks_like_playbook
 from .model import Block, Finding, LoadError, Node, Severity, Source, Task, realpath
 
-TASK_KEYWORDS = frozenset(AnsibleTask.fattributes) | {"local_action", "action", "args", "listen"}  # listen: a Handler keyword
-BLOCK_KEYWORDS = frozenset(AnsibleBlock.fattributes)
+TASK_KEYWORDS = taskargs.HANDLER_ATTRIBUTES | {"local_action"}  # (listen: a handler's)
+BLOCK_KEYWORDS = taskargs.BLOCK_ATTRIBUTES
 # Keywords that real input sometimes mis-indents into the module arguments.
 _MISPLACED = frozenset({"register", "ignore_errors", "when", "become", "notify", "tags",
                         "loop", "changed_when", "failed_when", "no_log", "delegate_to"})
@@ -425,9 +420,9 @@ _LOOP_CONTROL_KEYS = frozenset(("loop_var", "index_var", "label", "extended", "e
 def load_task(item: dict, source: Source, tf: TaskFile, project: Project, role: Role | None,
               counter: dict, findings: list[Finding]) -> Task | None:
     try:
-        action, args, delegate_to = ModuleArgsParser(dict(item)).parse(skip_action_validation=True)
-    except AnsibleError as exc:
-        project.error(source, _first_line(exc.message))
+        action, args, delegate_to = taskargs.parse(dict(item))
+    except taskargs.ActionError as exc:
+        project.error(source, _first_line(str(exc)))
         return None
     except Exception as exc:  # ModuleArgsParser on garbage: never a traceback
         project.error(source, f"cannot parse task: {_first_line(str(exc))}")
