@@ -19,7 +19,8 @@ from .model import LoadError, Source, realpath
 from .reports import build_report
 from .reports import markdown
 from . import overrides as overrides_mod
-from .writer import MARKER, OutputError, Staging, check_target, is_ours, render_orchestrations
+from .writer import (MARKER, OutputError, Staging, check_target, is_ours, remember_job_texts, render_orchestrations,
+                     rendered_job_texts)
 
 if TYPE_CHECKING:
     from .translate import Conversion
@@ -171,6 +172,7 @@ class _Part:
 
     units: list[tuple[int, Conversion, int]]
     errors: list[LoadError]
+    job_texts: dict[str, str] = field(default_factory=dict)  # writer's rendered jobs: task-core reuses them
 
 
 def _convert_and_write(converter, units: list, staging: Staging, progress,
@@ -215,6 +217,7 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     if child.exitcode != 0 or theirs is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
     converter.project.errors.extend(theirs.errors)  # the report removes duplicates
+    remember_job_texts(theirs.job_texts)
     return _merged([mine, theirs])
 
 
@@ -318,7 +321,7 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
         conversion.files = []  # written; nothing to send back
     if progress:
         progress("", total, total)
-    return _Part(done, converter.project.errors)
+    return _Part(done, converter.project.errors, rendered_job_texts())
 
 
 def _merged(parts: list[_Part]) -> tuple[Conversion, int]:

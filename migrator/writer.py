@@ -104,6 +104,15 @@ def render_orchestrations(orchestrations: list[Orchestration], header: str) -> s
 _JOB_TEXT: dict[str, str] = {}
 
 
+def rendered_job_texts() -> dict[str, str]:
+    return _JOB_TEXT
+
+
+def remember_job_texts(texts: dict[str, str]) -> None:
+    """Jobs another process rendered (the same job gives the same text anywhere)."""
+    _JOB_TEXT.update(texts)
+
+
 def _job_text(job) -> str:
     """A job as indented YAML; role defaults recur in many files, dump once."""
     data = job.as_dict()
