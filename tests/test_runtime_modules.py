@@ -31,6 +31,9 @@ from migrator.runtime.modules import (  # noqa: F401  (importing registers the p
     blockinfile, command, copy, dnf, file, find, group, ini_file, lineinfile, replace, shell,
     slurp, stat as stat_port, sysctl, systemd, template, tempfile, user, wait_for)
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_modules")
+
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 D = "@D@"  # stands for the case's directory in arguments and expectations
 BACKUP_SUFFIX = r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~"  # backup_local's

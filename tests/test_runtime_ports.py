@@ -50,6 +50,9 @@ from migrator.runtime.modules import (  # noqa: F401  (importing registers the p
     authorized_key, cron, get_url, mount, openvswitch_db, podman_container_info, podman_image,
     seboolean, sefcontext, unarchive, uri, wait_for_connection)
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports")
+
 URL = "@URL@"  # the test server's http://127.0.0.1:PORT in arguments
 FAKES = "@FAKES@"  # the directory of fake programs shared by both sides
 OLD = 1577880000  # 2020-01-01T12:00:00Z: the archives' and the server's time stamps

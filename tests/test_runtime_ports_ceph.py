@@ -37,6 +37,9 @@ from migrator.runtime.api import MODULES, ModuleFailed
 from migrator.runtime.modules import (  # noqa: F401  (importing registers the ports)
     ceph_crush_rule, ceph_dashboard_user, ceph_fs, ceph_key, ceph_pool)
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_ceph")
+
 CEPH_EMULATOR = r'''
 import base64, struct, time
 args = sys.argv[1:]

@@ -35,6 +35,9 @@ from migrator.runtime.modules import config_template  # noqa: F401  (importing r
 from migrator.runtime.templating import Templar, Vars
 from support.corpus import BuildError, CorpusError, ansible_extras, tripleo_ansible_tree, venv_dir
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_config_template")
+
 CT = "config_template"
 CT_CORE = "ansible-core==2.18.19"  # the newest ansible-core the plugin loads under
 TEST = "test_config_template_matches_real_plugin"

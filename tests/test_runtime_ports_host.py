@@ -53,6 +53,9 @@ import pytest
 from test_runtime_modules import ANSIBLE_PLAYBOOK, RECORD_CALLBACK
 from test_runtime_ports import FAKE
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_host")
+
 ROOT = Path(__file__).resolve().parent.parent
 S = "@S@"  # the side's own directory (fakes, their state, scratch files)
 BIN = S + "/bin"

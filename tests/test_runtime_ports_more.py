@@ -50,6 +50,9 @@ from migrator.runtime.modules import (  # noqa: F401  (importing registers the p
     tripleo_findif_for_ip, tripleo_nftables_from_files, tripleo_nftables_snippet, tripleo_os_net_config_mappings,
     yum_repository)
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_more")
+
 NO_URL = "http://unused"
 FAKE_BODIES = {
     "ceph": 'print("Scheduled update"); rc = state.get("ceph_rc", 0)',

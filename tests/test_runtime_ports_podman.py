@@ -42,6 +42,9 @@ from test_runtime_ports_more import NO_URL, age
 from migrator.runtime.api import MODULES, ModuleFailed
 from migrator.runtime.modules import podman_container, tripleo_container_manage  # noqa: F401  (registers the ports)
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_podman")
+
 PODMAN = "containers.podman.podman_container"
 MANAGE = "tripleo_container_manage"
 IMAGE = "localhost/tm-tiny:1"

@@ -45,6 +45,9 @@ from migrator.runtime.modules import (  # noqa: F401  (importing registers the p
     tripleo_generate_inventory_network_config, tripleo_ovs_upgrade, tripleo_unmanaged_populate_environment)
 from migrator.runtime.templating import Templar, Vars
 
+# Its real side runs every case once per session (a session fixture): on one xdist worker only
+pytestmark = pytest.mark.xdist_group("runtime_ports_tripleo_data")
+
 NO_URL = "http://unused"
 FAKES = "@FAKES@"
 METALSMITH = "@METALSMITH@"
