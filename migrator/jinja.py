@@ -15,6 +15,8 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
+from . import jinja_fast
+
 _ENV = jinja2.Environment()
 
 # Jinja2 built-ins whose behaviour Ansible does not change. Ansible overrides
@@ -57,46 +59,13 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
 
 
-_IDENT = r"[A-Za-z_]\w*"
-_ATOM = rf"({_IDENT})(?:\.{_IDENT}|\[(?:\d+|'[^'\\{{}}]*'|\"[^\"\\{{}}]*\")\])*"
-_FILTERS = rf"((?:\s*\|\s*{_IDENT})*)"
-_SIMPLE_PRINT = re.compile(rf"\{{\{{\s*{_ATOM}{_FILTERS}\s*\}}\}}")
-_SIMPLE_EXPRESSION = re.compile(rf"\s*(?:not\s+)?{_ATOM}{_FILTERS}(?:\s+is\s+(?:not\s+)?({_IDENT}))?\s*")
-_JINJA_WORDS = frozenset(("not", "is", "in", "and", "or", "if", "else", "true", "false", "none",
-                          "True", "False", "None"))
-
-
-def _simple(text: str, expression: bool) -> Analysis | None:
-    """The analysis of the most common shapes (`{{ a.b | f }}`, `x is defined`)
-    without Jinja's parser, which costs a tenth of a millisecond a string; None
-    for anything else. Tests hold this equal to the parser's answer."""
-    if expression:
-        match = _SIMPLE_EXPRESSION.fullmatch(text)
-        matches = [match] if match else None
-    else:
-        matches = list(_SIMPLE_PRINT.finditer(text))
-        rest = _SIMPLE_PRINT.sub("", text)
-        if "{" in rest or "}" in rest:
-            return None
-    if not matches:
-        return None
-    variables, filters, tests = set(), set(), set()
-    for match in matches:
-        if match.group(1) in _JINJA_WORDS:
-            return None
-        variables.add(match.group(1))
-        filters.update(f.strip() for f in match.group(2).split("|")[1:])
-        if expression and match.group(3):
-            tests.add(match.group(3))
-    return Analysis(frozenset(variables), frozenset(filters), frozenset(tests), frozenset())
-
-
 @functools.lru_cache(maxsize=65536)
 def analyze(text: str, expression: bool = False) -> Analysis:
     """What a template (or a bare expression, as in `when`) refers to."""
-    simple = _simple(text, expression)
-    if simple is not None:
-        return simple
+    source = "{{ (" + text + ") }}" if expression else text
+    found = jinja_fast.analyze(source)  # the common shapes, without Jinja's parser
+    if found is not None:
+        return Analysis(*map(frozenset, found))
     return _parsed(text, expression)
 
 

@@ -5,25 +5,81 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from migrator import jinja
+from migrator import jinja, jinja_fast
 
 PIECES = ["{{", "}}", " ", "a", "b_1", ".", "x", "|", "bool", "default", "[", "]", "'k'", '"k"', "0",
           "is", "not", "defined", "none", "(", ")", "{%", "%}", "{", "}", "and", "true", "-", "\\", "'", "\n"]
+# what the fast reader's grammar is made of, and what it must give up on
+GRAMMAR = PIECES + ["or", "in", "if", "else", "==", "!=", "<", ">=", "+", "*", "**", "//", "%", "~", ",", ":",
+                    "=", "f(", "y=1", "1.5", "12", "007", "1e3", "0x1", "'a\\'b'", "*", "a.0", "é", "{{-", "-}}",
+                    "{#", "#}", "is version('1')", "is divisibleby 3", "| map(attribute='n')", "a[1:2]", "()",
+                    "(a)(b)", "q.r(s)", "None", "{'k': v}", "[a, b,]", " is not ", "not in", "lookup('env')"]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(PIECES), max_size=14), st.booleans())
-def test_fast_path_agrees_with_the_parser(pieces, expression):
+def fast(text, expression):
+    """The fast reader's Analysis, or None when it gives up."""
+    found = jinja_fast.analyze("{{ (" + text + ") }}" if expression else text)
+    return None if found is None else jinja.Analysis(*map(frozenset, found))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(GRAMMAR), max_size=16), st.booleans())
+@example(["{{ (a)(b) }}"], False)
+@example(["a) or (b"], True)
+@example(["{{ x is defined and y }}"], False)
+@example(["{{ '}}' ~ a }}"], False)
+def test_fast_reader_answers_as_the_parser_or_gives_up(pieces, expression):
     text = "".join(pieces)
-    fast = jinja._simple(text, expression)
-    if fast is not None:
-        assert fast == jinja._parsed(text, expression), text
+    answer = fast(text, expression)
+    if answer is not None:
+        assert answer == jinja._parsed(text, expression), text
+
+
+NAMES = st.sampled_from(["a", "b_1", "item", "x", "true", "None", "lookup", "omit", "range"])
+ATOMS = st.one_of(NAMES, st.sampled_from(["0", "12", "1.5", "'s'", '"t t"', "'}}'", "'x' 'y'", "[]", "{}", "()"]))
+
+
+def _combined(inner):
+    two = st.tuples(inner, inner)
+    return st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or", "==", "!=", "<", "in", "not in", "+", "-", "~", "*", "//", "**"]),
+                  inner).map(" ".join),
+        inner.map(lambda a: f"not {a}"), inner.map(lambda a: f"-{a}"), inner.map(lambda a: f"({a})"),
+        st.tuples(inner, st.sampled_from(["bool", "default", "ns.f", "length"])).map(lambda p: f"{p[0]} | {p[1]}"),
+        two.map(lambda p: f"{p[0]} | default({p[1]}, true)"), two.map(lambda p: f"{p[0]} | map(attribute={p[1]})"),
+        st.tuples(inner, st.sampled_from(["defined", "not none", "version('1', '>=')", "sameas(x)"]))
+        .map(lambda p: f"{p[0]} is {p[1]}"),
+        inner.map(lambda a: f"{a}.key"), inner.map(lambda a: f"{a}.0"), two.map(lambda p: f"{p[0]}[{p[1]}]"),
+        two.map(lambda p: f"{p[0]}({p[1]})"), two.map(lambda p: f"{p[0]}(k={p[1]})"),
+        two.map(lambda p: f"[{p[0]}, {p[1]},]"), two.map(lambda p: f"{{{p[0]}: {p[1]}}}"),
+        two.map(lambda p: f"({p[0]}, {p[1]})"), st.tuples(inner, inner, inner).map(lambda p: f"{p[0]} if {p[1]} else {p[2]}"),
+        two.map(lambda p: f"{p[0]} if {p[1]}"))
+
+
+EXPRESSIONS = st.recursive(ATOMS, _combined, max_leaves=8)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(EXPRESSIONS, st.sampled_from(["{{ %s }}", "text {{ %s }} and {{ a }}", "%s", "{{ %s }}}"]))
+def test_fast_reader_on_generated_expressions(expression, frame):
+    as_expression = frame == "%s"
+    text = frame % expression
+    answer = fast(text, as_expression)
+    if answer is not None:
+        assert answer == jinja._parsed(text, as_expression), text
 
 
 def test_common_shapes_take_the_fast_path():
     for text, expression in [("{{ a.b | bool }}", False), ("x {{ a['k'] }} y", False),
-                             ("a is defined", True), ("not a | bool", True)]:
-        assert jinja._simple(text, expression) == jinja._parsed(text, expression)
+                             ("a is defined", True), ("not a | bool", True), ("x.rc != 0 and y | length > 0", True),
+                             ("{{ item.size | default(omit) }}", False), ("{{ lookup('env', 'HOME') }}/x", False),
+                             ("'mysql' in s_json or t is not defined", True), ("{{ 'a' if b else c[0] }}", False),
+                             ("{{ d | combine({'k': v}, recursive=True) }}", False)]:
+        assert fast(text, expression) is not None, text
+        assert fast(text, expression) == jinja._parsed(text, expression)
+    assert fast("{{ lookup('env', 'HOME') }}", False).calls == {"lookup"}
+    for text in ["{% if a %}x{% endif %}", "{{ a[1:2] }}", "{{ a is divisibleby 3 }}", "{{- a }}", "{{ 'a\\n' }}"]:
+        assert fast(text, False) is None, text
 
 
 def test_syntax_errors_are_found_and_unsafe_text_is_not_looked_at():

@@ -1,0 +1,345 @@
+"""What a common Jinja string refers to, without Jinja's lexer and parser.
+
+Jinja's parser costs about a tenth of a millisecond a string, and a conversion
+checks a thousand: a tenth of its time. Most of those strings are prints and
+conditions made of names, literals, filters, tests, calls and operators. This
+module reads exactly that subset with the same grammar as jinja2/parser.py
+(the functions below mirror its parse_* functions) and gives up, returning None,
+on anything else: blocks, comments, whitespace control, backslashes in strings,
+slices, `*args`, test arguments without parentheses, numbers in other forms,
+non-ASCII names. Giving up only costs the real parser's time, so when in doubt it
+gives up; tests/test_jinja.py holds every answer equal to the real parser's.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<float>\d+\.\d+)(?![\w.])
+  | (?P<integer>0|[1-9][0-9]*)(?![\w.])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?![^\x00-\x7f])
+  | (?P<string>'[^'\\]*'|"[^"\\]*")
+  | (?P<op>//|\*\*|==|!=|<=|>=|[-+*/%~<>|.,:()\[\]{}=])
+""", re.VERBOSE)
+_OPEN, _CLOSE = "([{", ")]}"
+_CONSTANTS = frozenset(("true", "false", "True", "False", "none", "None"))
+# names the grammar gives a meaning: as an operand they are the real parser's business
+_KEYWORDS = frozenset(("and", "or", "not", "in", "is", "if", "else"))
+_COMPARE = frozenset(("==", "!=", "<", "<=", ">", ">="))
+END = ("end", "}}")
+
+
+class _GiveUp(Exception):
+    pass
+
+
+def analyze(text: str) -> tuple[set, set, set, set] | None:
+    """(variables, filters, tests, calls) of a template string, or None."""
+    tokens = _tokens(text)
+    if tokens is None:
+        return None
+    reader = _Reader(tokens)
+    try:
+        while reader.tokens[reader.pos][0] != "eof":
+            reader.expect("begin")
+            reader.parse_tuple()
+            reader.expect("end")
+    except (_GiveUp, IndexError):
+        return None
+    return reader.variables, reader.filters, reader.tests, reader.calls
+
+
+def _tokens(text: str) -> list[tuple[str, str]] | None:
+    """The tokens of the prints in `text` (text between them is data), or None."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while True:
+        start = text.find("{", pos)
+        while start != -1 and text[start + 1:start + 2] not in ("{", "%", "#"):
+            start = text.find("{", start + 1)
+        if start == -1:
+            out.append(("eof", ""))
+            return out
+        if text[start + 1] != "{" or text[start + 2:start + 3] in ("-", "+"):
+            return None  # a block, a comment, whitespace control
+        out.append(("begin", "{{"))
+        pos = start + 2
+        depth = 0
+        while True:
+            if depth == 0 and text.startswith("}}", pos):
+                out.append(END)
+                pos += 2
+                break
+            match = _TOKEN.match(text, pos)
+            if match is None:
+                return None
+            kind, value = match.lastgroup, match.group()
+            pos = match.end()
+            if kind == "ws":
+                continue
+            if kind == "op":
+                if value in _OPEN:
+                    depth += 1
+                elif value in _CLOSE:
+                    depth -= 1
+                    if depth < 0:
+                        return None
+            out.append((kind, value))
+
+
+class _Reader:
+    """jinja2.parser.Parser's expression grammar over the tokens above."""
+
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.tokens = tokens
+        self.pos = 0
+        self.variables: set[str] = set()
+        self.filters: set[str] = set()
+        self.tests: set[str] = set()
+        self.calls: set[str] = set()
+
+    # -- tokens
+    @property
+    def current(self) -> tuple[str, str]:
+        return self.tokens[self.pos]
+
+    def at(self, kind: str, value: str | None = None) -> bool:
+        token = self.tokens[self.pos]
+        return token[0] == kind and (value is None or token[1] == value)
+
+    def op(self, value: str) -> bool:
+        return self.at("op", value)
+
+    def word(self, value: str) -> bool:
+        return self.at("name", value)
+
+    def skip(self, kind: str, value: str | None = None) -> bool:
+        if self.at(kind, value):
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, kind: str, value: str | None = None) -> str:
+        if not self.at(kind, value):
+            raise _GiveUp
+        self.pos += 1
+        return self.tokens[self.pos - 1][1]
+
+    # -- the grammar (jinja2/parser.py). Each parse_* returns the name when the
+    # node it read is a bare variable (a call of it is a call of a global), else None.
+    def parse_tuple(self, explicit_parentheses: bool = False) -> str | None:
+        node = None
+        args = 0
+        is_tuple = False
+        while True:
+            if args:
+                self.expect("op", ",")
+            if self.at("end") or self.op(")"):
+                break
+            node = self.parse_expression()
+            args += 1
+            if self.op(","):
+                is_tuple = True
+            else:
+                break
+        if is_tuple or not args:
+            if not args and not explicit_parentheses:
+                raise _GiveUp  # "Expected an expression"
+            return None
+        return node
+
+    def parse_expression(self) -> str | None:
+        node = self.parse_or()
+        while self.skip("name", "if"):
+            node = None
+            self.parse_or()
+            if self.skip("name", "else"):
+                self.parse_expression()
+        return node
+
+    def parse_or(self) -> str | None:
+        node = self.parse_and()
+        while self.skip("name", "or"):
+            node = None
+            self.parse_and()
+        return node
+
+    def parse_and(self) -> str | None:
+        node = self.parse_not()
+        while self.skip("name", "and"):
+            node = None
+            self.parse_not()
+        return node
+
+    def parse_not(self) -> str | None:
+        if self.skip("name", "not"):
+            self.parse_not()
+            return None
+        return self.parse_compare()
+
+    def parse_compare(self) -> str | None:
+        node = self.parse_math1()
+        while True:
+            kind, value = self.current
+            if kind == "op" and value in _COMPARE or self.word("in"):
+                self.pos += 1
+            elif self.word("not") and self.tokens[self.pos + 1] == ("name", "in"):
+                self.pos += 2
+            else:
+                return node
+            node = None
+            self.parse_math1()
+
+    def parse_math1(self) -> str | None:
+        node = self.parse_concat()
+        while self.op("+") or self.op("-"):
+            self.pos += 1
+            node = None
+            self.parse_concat()
+        return node
+
+    def parse_concat(self) -> str | None:
+        node = self.parse_math2()
+        while self.skip("op", "~"):
+            node = None
+            self.parse_math2()
+        return node
+
+    def parse_math2(self) -> str | None:
+        node = self.parse_pow()
+        while self.current[0] == "op" and self.current[1] in ("*", "/", "//", "%"):
+            self.pos += 1
+            node = None
+            self.parse_pow()
+        return node
+
+    def parse_pow(self) -> str | None:
+        node = self.parse_unary()
+        while self.skip("op", "**"):
+            node = None
+            self.parse_unary()
+        return node
+
+    def parse_unary(self, with_filter: bool = True) -> str | None:
+        if self.op("-") or self.op("+"):
+            self.pos += 1
+            self.parse_unary(False)
+            node = None
+        else:
+            node = self.parse_primary()
+        node = self.parse_postfix(node)
+        return self.parse_filter_expr(node) if with_filter else node
+
+    def parse_primary(self) -> str | None:
+        kind, value = self.current
+        if kind == "name":
+            if value in _KEYWORDS:
+                raise _GiveUp
+            self.pos += 1
+            if value in _CONSTANTS:
+                return None
+            self.variables.add(value)
+            return value
+        if kind == "string":
+            while self.at("string"):  # adjacent strings are one
+                self.pos += 1
+        elif kind in ("integer", "float"):
+            self.pos += 1
+        elif self.skip("op", "("):
+            node = self.parse_tuple(explicit_parentheses=True)
+            self.expect("op", ")")
+            return node
+        elif self.skip("op", "["):
+            self.parse_items("]", pairs=False)
+        elif self.skip("op", "{"):
+            self.parse_items("}", pairs=True)
+        else:
+            raise _GiveUp
+        return None
+
+    def parse_items(self, close: str, pairs: bool) -> None:
+        """A list's or a dict's items after the opening bracket."""
+        items = 0
+        while not self.op(close):
+            if items:
+                self.expect("op", ",")
+                if self.op(close):
+                    break
+            self.parse_expression()
+            if pairs:
+                self.expect("op", ":")
+                self.parse_expression()
+            items += 1
+        self.expect("op", close)
+
+    def parse_postfix(self, node: str | None) -> str | None:
+        while True:
+            if self.skip("op", "."):
+                if not (self.skip("name") or self.skip("integer")):
+                    raise _GiveUp
+            elif self.skip("op", "["):
+                self.parse_expression()  # one subscript: slices and tuples are the parser's
+                self.expect("op", "]")
+            elif self.op("("):
+                self.parse_call(node)
+            else:
+                return node
+            node = None
+
+    def parse_filter_expr(self, node: str | None) -> str | None:
+        while True:
+            if self.skip("op", "|"):
+                self.filters.add(self.dotted_name())
+                if self.op("("):
+                    self.parse_call_args()
+            elif self.skip("name", "is"):
+                self.parse_test()
+            elif self.op("("):
+                self.parse_call(node)
+            else:
+                return node
+            node = None
+
+    def parse_test(self) -> None:
+        self.skip("name", "not")
+        self.tests.add(self.dotted_name())
+        if self.op("("):
+            self.parse_call_args()
+            return
+        kind, value = self.current
+        takes_argument = kind in ("name", "string", "integer", "float") or kind == "op" and value in ("[", "{")
+        if takes_argument and not (kind == "name" and value in ("else", "or", "and")):
+            raise _GiveUp  # a test's argument without parentheses
+
+    def dotted_name(self) -> str:
+        name = self.expect("name")
+        while self.skip("op", "."):
+            name += "." + self.expect("name")
+        return name
+
+    def parse_call(self, node: str | None) -> None:
+        if node is not None:
+            self.calls.add(node)
+        self.parse_call_args()
+
+    def parse_call_args(self) -> None:
+        self.expect("op", "(")
+        keywords = False
+        first = True
+        while not self.op(")"):
+            if not first:
+                self.expect("op", ",")
+                if self.op(")"):
+                    break
+            first = False
+            if self.op("*") or self.op("**"):
+                raise _GiveUp
+            if self.at("name") and self.tokens[self.pos + 1] == ("op", "="):
+                self.pos += 2
+                keywords = True
+            elif keywords:
+                raise _GiveUp  # a positional argument after a keyword one: a syntax error
+            self.parse_expression()
+        self.expect("op", ")")
