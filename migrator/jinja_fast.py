@@ -159,19 +159,20 @@ class _Reader:
                 self.parse_expression()
         return node
 
-    def parse_or(self) -> str | None:
-        node = self.parse_and()
-        while self.skip("name", "or"):
+    def chain(self, operand, *operators: tuple[str, str]) -> str | None:
+        """operand (operator operand)*: one level of binary operators, left to right."""
+        node = operand()
+        while self.tokens[self.pos] in operators:
+            self.pos += 1
             node = None
-            self.parse_and()
+            operand()
         return node
 
+    def parse_or(self) -> str | None:
+        return self.chain(self.parse_and, ("name", "or"))
+
     def parse_and(self) -> str | None:
-        node = self.parse_not()
-        while self.skip("name", "and"):
-            node = None
-            self.parse_not()
-        return node
+        return self.chain(self.parse_not, ("name", "and"))
 
     def parse_not(self) -> str | None:
         if self.skip("name", "not"):
@@ -193,34 +194,16 @@ class _Reader:
             self.parse_math1()
 
     def parse_math1(self) -> str | None:
-        node = self.parse_concat()
-        while self.op("+") or self.op("-"):
-            self.pos += 1
-            node = None
-            self.parse_concat()
-        return node
+        return self.chain(self.parse_concat, ("op", "+"), ("op", "-"))
 
     def parse_concat(self) -> str | None:
-        node = self.parse_math2()
-        while self.skip("op", "~"):
-            node = None
-            self.parse_math2()
-        return node
+        return self.chain(self.parse_math2, ("op", "~"))
 
     def parse_math2(self) -> str | None:
-        node = self.parse_pow()
-        while self.current[0] == "op" and self.current[1] in ("*", "/", "//", "%"):
-            self.pos += 1
-            node = None
-            self.parse_pow()
-        return node
+        return self.chain(self.parse_pow, ("op", "*"), ("op", "/"), ("op", "//"), ("op", "%"))
 
     def parse_pow(self) -> str | None:
-        node = self.parse_unary()
-        while self.skip("op", "**"):
-            node = None
-            self.parse_unary()
-        return node
+        return self.chain(self.parse_unary, ("op", "**"))
 
     def parse_unary(self, with_filter: bool = True) -> str | None:
         if self.op("-") or self.op("+"):
