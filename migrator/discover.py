@@ -6,11 +6,12 @@ directory of playbooks, or a tree holding roles/ and playbooks/ side by side.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tht, yamlio
+from . import yamlio
 from .model import realpath
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -45,7 +46,7 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
     if not path.exists():
         found.problems.append((path, "no such file or directory"))
     elif path.is_file():
-        if explicit and tht.is_template_file(path):
+        if explicit and is_template_file(path):
             found.tht.append((path, path.parent))
         elif _is_playbook_file(path) or explicit:
             found.playbooks.append((path, path.parent))
@@ -66,7 +67,7 @@ def _discover(path: Path, found: Inputs, explicit: bool) -> None:
         if explicit and not role_children and not any(b == path for _, b in found.playbooks) \
                 and not any(c.name in ("roles", "playbooks") for c in children):
             # a THT tree (deployment/ or a part of it): its Heat templates, at any depth
-            templates = tht.find_templates(path)
+            templates = find_templates(path)
             found.tht.extend((t, path.parent) for t in templates)
             if not templates:
                 found.problems.append((path, "no role, playbook or Heat template found here"))
@@ -98,3 +99,53 @@ def looks_like_playbook(data: Any) -> bool:
         return False
     return all(isinstance(item, dict) and ("hosts" in item or any(k in item for k in IMPORT_PLAYBOOK_KEYS))
                for item in data)
+
+
+# -- tripleo-heat-templates: which files are Heat templates, and what rendering a
+# *.j2.yaml reads besides it (found here, without tht.py and its Jinja, so that a
+# re-run whose inputs are unchanged never imports them)
+
+HEADER_MARK = re.compile(r"^heat_template_version\s*:", re.M)
+# process-templates.py's defaults (-r, -n), relative to the THT root.
+ROLES_DATA = "roles_data.yaml"
+NETWORK_DATA = "network-data-samples/default-network-isolation.yaml"
+
+
+def is_template_file(path: Path) -> bool:
+    """A Heat template: a YAML file with heat_template_version at the top level."""
+    if not path.is_file() or not path.name.endswith((".yaml", ".yml")):
+        return False
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1 << 16)
+    except OSError:
+        return False
+    return bool(HEADER_MARK.search(text))
+
+
+def find_templates(directory: Path) -> list[Path]:
+    """Heat templates below directory, sorted; hidden directories skipped."""
+    found = []
+    for path in sorted(directory.rglob("*.y*ml")):
+        if any(part.startswith(".") for part in path.relative_to(directory).parts):
+            continue
+        if is_template_file(path):
+            found.append(path)
+    return found
+
+
+def tht_root(path: Path) -> Path | None:
+    for parent in realpath(path).parents:
+        if (parent / ROLES_DATA).is_file():
+            return parent
+    return None
+
+
+def render_inputs(templates: list[Path]) -> list[Path]:
+    """The files rendering these templates reads besides them (roles and network data)."""
+    found: dict[Path, None] = {}
+    for path in templates:
+        root = tht_root(path) if path.name.endswith(".j2.yaml") else None
+        if root is not None:
+            found.update({root / ROLES_DATA: None, root / NETWORK_DATA: None})
+    return [p for p in found if p.is_file()]

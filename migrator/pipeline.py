@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
-from .discover import discover
+from .discover import discover, render_inputs
 from .model import LoadError, Source, realpath
 from .reports import build_report
 from .reports import markdown
@@ -70,8 +69,6 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
     roles_path = _roles_path(options, inputs.roles_dirs)
     module_path = _module_path(options, roles_path)
     # a THT *.j2.yaml is rendered with its tree's roles and network data: inputs too
-    from .tht import render_inputs
-
     fingerprint = _fingerprint(options, roles_path, module_path + render_inputs([f for f, _ in inputs.tht]))
     if is_ours(options.out) and _previous_fingerprint(options.out) == fingerprint:
         report = json.loads((options.out / "report.json").read_text())
@@ -188,6 +185,8 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     """
     if len(units) < 8 or not hasattr(os, "fork"):
         return _merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)])
+    import multiprocessing
+
     from .schedule import plan
 
     ctx = multiprocessing.get_context("fork")

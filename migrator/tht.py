@@ -38,6 +38,7 @@ from typing import Any
 
 from . import jinja, yamlio
 from .model import Block, Finding, Node, Orchestration, Severity, Source, ThtOrigin, realpath
+from .discover import NETWORK_DATA, ROLES_DATA, tht_root
 from .yamlio import LineDict, LineList
 
 HEAT_FUNCTIONS = frozenset({
@@ -53,37 +54,10 @@ NOT_TASKS = {
 }
 # Keywords whose value is a bare Jinja expression (a get_param there is a name, not "{{ name }}").
 CONDITION_KEYWORDS = frozenset({"when", "failed_when", "changed_when", "until"})
-HEADER_MARK = re.compile(r"^heat_template_version\s*:", re.M)
-# process-templates.py's defaults (-r, -n), relative to the THT root.
-ROLES_DATA = "roles_data.yaml"
-NETWORK_DATA = "network-data-samples/default-network-isolation.yaml"
 
 _STEP = re.compile(r"""^\(?\s*step\s*(?:\|\s*int\s*)?\)?\s*==\s*(?:(\d+)|'(\d+)'|"(\d+)")$""")
 _STEP_WORD = re.compile(r"\bstep\b")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
-
-
-def is_template_file(path: Path) -> bool:
-    """A Heat template: a YAML file with heat_template_version at the top level."""
-    if not path.is_file() or not path.name.endswith((".yaml", ".yml")):
-        return False
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            text = handle.read(1 << 16)
-    except OSError:
-        return False
-    return bool(HEADER_MARK.search(text))
-
-
-def find_templates(directory: Path) -> list[Path]:
-    """Heat templates below directory, sorted; hidden directories skipped."""
-    found = []
-    for path in sorted(directory.rglob("*.y*ml")):
-        if any(part.startswith(".") for part in path.relative_to(directory).parts):
-            continue
-        if is_template_file(path):
-            found.append(path)
-    return found
 
 
 # -- the model of one template --------------------------------------------------
@@ -733,23 +707,6 @@ def _and_terms(text: str) -> list[str]:
 
 
 # -- rendering *.j2.yaml as process-templates.py does ------------------------------
-
-
-def tht_root(path: Path) -> Path | None:
-    for parent in realpath(path).parents:
-        if (parent / ROLES_DATA).is_file():
-            return parent
-    return None
-
-
-def render_inputs(templates: list[Path]) -> list[Path]:
-    """The files rendering these templates reads besides them (roles and network data)."""
-    found: dict[Path, None] = {}
-    for path in templates:
-        root = tht_root(path) if path.name.endswith(".j2.yaml") else None
-        if root is not None:
-            found.update({root / ROLES_DATA: None, root / NETWORK_DATA: None})
-    return [p for p in found if p.is_file()]
 
 
 def _render_j2(project, template: Template) -> Any:
