@@ -190,44 +190,53 @@ def _ansible_playbook() -> str:
     return found
 
 
-def bench_syntax(corpus, tree: Path, runs: int, logdir: Path) -> dict:
-    cmd = [_ansible_playbook(), "-i", "localhost,", "--syntax-check", SYNTAX_PLAYBOOK]
-    extras = None
-    env = corpus.ansible_env(tree)
-    # First run untimed: it shows whether ansible-core alone can load the playbook, and warms
-    # the page cache and .pyc files for the timed runs.
-    first = measure(cmd, tree, env, logdir, "syntax-probe")
-    if first["rc"] != 0:
-        output = first["stdout"] + first["stderr"]
-        if not any(m in output for m in _MISSING_MARKERS):
-            raise RuntimeError(f"syntax check failed (exit {first['rc']}):\n{tail(output)}")
-        reason = next((ln.strip() for ln in output.splitlines() if any(m in ln for m in _MISSING_MARKERS)), "")
-        log(f"syntax check needs content ansible-core alone lacks: {reason}")
-        extras = corpus.ansible_extras(log=log)
-        env = corpus.ansible_env(tree, extras)
-        first = measure(cmd, tree, env, logdir, "syntax-probe-extras")
+class SyntaxCheck:
+    """(c): the probe run when made, then one timed run per `sample()`, so that the timed
+    runs can alternate with the cold conversions and both see the machine as it is then."""
+
+    def __init__(self, corpus, tree: Path, logdir: Path):
+        self.tree, self.logdir = tree, logdir
+        self.cmd = [_ansible_playbook(), "-i", "localhost,", "--syntax-check", SYNTAX_PLAYBOOK]
+        self.extras = None
+        self.env = corpus.ansible_env(tree)
+        self.samples: list[dict] = []
+        # First run untimed: it shows whether ansible-core alone can load the playbook, and warms
+        # the page cache and .pyc files for the timed runs.
+        first = measure(self.cmd, tree, self.env, logdir, "syntax-probe")
         if first["rc"] != 0:
-            raise RuntimeError(
-                f"syntax check fails even with {extras.root}:\n{tail(first['stdout'] + first['stderr'])}"
-            )
-    samples = []
-    for i in range(runs):
-        m = measure(cmd, tree, env, logdir, f"syntax-{i}")
+            output = first["stdout"] + first["stderr"]
+            if not any(m in output for m in _MISSING_MARKERS):
+                raise RuntimeError(f"syntax check failed (exit {first['rc']}):\n{tail(output)}")
+            reason = next((ln.strip() for ln in output.splitlines() if any(m in ln for m in _MISSING_MARKERS)), "")
+            log(f"syntax check needs content ansible-core alone lacks: {reason}")
+            self.extras = corpus.ansible_extras(log=log)
+            self.env = corpus.ansible_env(tree, self.extras)
+            first = measure(self.cmd, tree, self.env, logdir, "syntax-probe-extras")
+            if first["rc"] != 0:
+                raise RuntimeError(
+                    f"syntax check fails even with {self.extras.root}:\n{tail(first['stdout'] + first['stderr'])}"
+                )
+
+    def sample(self) -> None:
+        index = len(self.samples)
+        m = measure(self.cmd, self.tree, self.env, self.logdir, f"syntax-{index}")
         if m["rc"] != 0:
-            raise RuntimeError(f"syntax check run {i} failed:\n{tail(m['stdout'] + m['stderr'])}")
-        samples.append({"wall_s": m["wall_s"], "peak_bytes": m.peak_bytes})
-    version = subprocess.run([cmd[0], "--version"], capture_output=True, text=True).stdout.splitlines()
-    return {
-        "command": " ".join(cmd),
-        "ansible": version[0] if version else "?",
-        "extras": None if extras is None else {
-            "root": str(extras.root),
-            "packages": list(corpus.ANSIBLE_EXTRAS_VENV_PACKAGES + corpus.ANSIBLE_EXTRAS_DATA_PACKAGES),
-        },
-        "wall_s": statistics.median(s["wall_s"] for s in samples),
-        "peak_bytes": max(s["peak_bytes"] for s in samples),
-        "samples": samples,
-    }
+            raise RuntimeError(f"syntax check run {index} failed:\n{tail(m['stdout'] + m['stderr'])}")
+        self.samples.append({"wall_s": m["wall_s"], "peak_bytes": m.peak_bytes})
+
+    def result(self, corpus) -> dict:
+        version = subprocess.run([self.cmd[0], "--version"], capture_output=True, text=True).stdout.splitlines()
+        return {
+            "command": " ".join(self.cmd),
+            "ansible": version[0] if version else "?",
+            "extras": None if self.extras is None else {
+                "root": str(self.extras.root),
+                "packages": list(corpus.ANSIBLE_EXTRAS_VENV_PACKAGES + corpus.ANSIBLE_EXTRAS_DATA_PACKAGES),
+            },
+            "wall_s": statistics.median(s["wall_s"] for s in self.samples),
+            "peak_bytes": max(s["peak_bytes"] for s in self.samples),
+            "samples": self.samples,
+        }
 
 
 # ------------------------------------------------------------------------- (a)/(b) conversion
@@ -277,7 +286,7 @@ def _run_convert(cmd: list[str], tree: Path, env: dict, logdir: Path, label: str
     return m
 
 
-def bench_convert(tree: Path, out: Path, logdir: Path, runs: int) -> dict:
+def bench_convert(tree: Path, out: Path, logdir: Path, runs: int, after_cold=lambda: None) -> dict:
     """Median of `runs` cold conversions (each into a fresh OUT) and of `runs` warm
     re-runs into the last one, after one untimed run that writes the bytecode.
 
@@ -299,6 +308,8 @@ def bench_convert(tree: Path, out: Path, logdir: Path, runs: int) -> dict:
             target = colds[index] if label == "cold" else out
             cmd = [c.replace("OUT", str(target)) for c in command] + extra
             samples.append(_run_convert(cmd, tree, env, logdir, f"convert-{label}-{index}", target))
+            if label == "cold":
+                after_cold()
         result[label] = {
             "wall_s": statistics.median(m["wall_s"] for m in samples),
             "peak_bytes": max(m.peak_bytes for m in samples),
@@ -375,19 +386,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             log(f"(d) PyYAML CSafeLoader load, {args.runs} runs")
             results["yaml"] = bench_yaml(corpus, tree, args.runs, logdir)
-            log(f"(c) ansible-playbook --syntax-check {SYNTAX_PLAYBOOK}, {args.runs} runs")
-            results["syntax"] = bench_syntax(corpus, tree, args.runs, logdir)
+            syntax = SyntaxCheck(corpus, tree, logdir)
         except Exception as exc:  # noqa: BLE001
             log(f"setup failed: {exc}")
             return EXIT_SETUP
 
         convert_problem = None
         if args.skip_convert:
+            log(f"(c) ansible-playbook --syntax-check {SYNTAX_PLAYBOOK}, {args.runs} runs")
             results["convert"] = {"skipped": "--skip-convert"}
         else:
-            log("(a) cold conversion, (b) warm re-run with --force")
+            log(f"(a) cold conversion, each followed by (c) ansible-playbook --syntax-check {SYNTAX_PLAYBOOK}; "
+                "(b) warm re-run with --force")
             try:
-                results["convert"] = bench_convert(tree, out, logdir, args.runs)
+                results["convert"] = bench_convert(tree, out, logdir, args.runs, after_cold=syntax.sample)
             except ConverterMissing as exc:
                 convert_problem = f"converter unavailable: {exc}"
                 results["convert"] = {"error": convert_problem, "missing": True}
@@ -397,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
                 results["convert"] = {"error": convert_problem}
                 status = EXIT_TARGET
 
+        try:
+            while len(syntax.samples) < args.runs:  # --skip-convert, or a conversion that failed early
+                syntax.sample()
+            results["syntax"] = syntax.result(corpus)
+        except Exception as exc:  # noqa: BLE001
+            log(f"setup failed: {exc}")
+            return EXIT_SETUP
         checks = evaluate(results)
         results["checks"] = checks
         if any(c["status"] == "FAIL" for c in checks) and status == EXIT_OK:
