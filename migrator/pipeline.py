@@ -18,8 +18,7 @@ from .model import LoadError, Source, realpath
 from .reports import build_report
 from .reports import markdown
 from . import overrides as overrides_mod
-from .writer import (MARKER, OutputError, Staging, check_target, is_ours, job_texts, remember_job_texts,
-                     render_orchestrations)
+from .writer import MARKER, OutputError, Staging, check_target, is_ours, render_orchestrations
 
 if TYPE_CHECKING:
     from .translate import Conversion
@@ -169,7 +168,6 @@ class _Part:
 
     units: list[tuple[int, Conversion, int]]
     errors: list[LoadError]
-    job_texts: dict[str, str] = field(default_factory=dict)  # its services' jobs as the writer renders them
 
 
 def _convert_and_write(converter, units: list, staging: Staging, progress,
@@ -216,7 +214,6 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     if child.exitcode != 0 or theirs is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
     converter.project.errors.extend(theirs.errors)  # the report removes duplicates
-    remember_job_texts(theirs.job_texts)
     return _merged([mine, theirs])
 
 
@@ -262,9 +259,6 @@ def _child_part(converter, units: _Units, staging: Staging, sender, overrides=No
     _die_with_parent(parent)
     try:
         part = _convert_part(converter, units, staging, None, len(units.units), overrides)
-        # the parent writes task-core's services: their jobs' text, rendered here already, goes along
-        part.job_texts = job_texts(orch for _, conversion, _ in part.units for service in conversion.services
-                                   for orch in [service.orchestration, *(service.steps or {}).values()])
     except OutputError as exc:  # the parent reports it, in one line
         part = exc
     except BaseException as exc:

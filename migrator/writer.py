@@ -105,28 +105,20 @@ _JOB_TEXT: dict[str, str] = {}
 
 
 def _job_text(job) -> str:
-    """A job as indented YAML; role defaults recur in many files, dump once."""
-    key = _job_key(job)
-    text = _JOB_TEXT.get(key)
+    """A job as indented YAML; role defaults recur in many files, dump once.
+
+    The text stays on the job too: task-core's services hold the same jobs (a
+    worker's come back pickled with it), and the key is a repr of the whole job."""
+    text = job.__dict__.get("_text")
     if text is None:
-        dumped = dump_yaml([job.as_dict()]).removesuffix("...\n")  # the end marker a last `|+` block gets
-        text = "\n".join("  " + line if line else "" for line in dumped.removesuffix("\n").split("\n"))  # not splitlines(): U+2028 &co. are content
-        _JOB_TEXT[key] = text
+        key = repr(job.as_dict())  # order-sensitive like the dump itself, and much cheaper than json
+        text = _JOB_TEXT.get(key)
+        if text is None:
+            dumped = dump_yaml([job.as_dict()]).removesuffix("...\n")  # the end marker a last `|+` block gets
+            text = "\n".join("  " + line if line else "" for line in dumped.removesuffix("\n").split("\n"))  # not splitlines(): U+2028 &co. are content
+            _JOB_TEXT[key] = text
+        job._text = text
     return text
-
-
-def _job_key(job) -> str:
-    return repr(job.as_dict())  # order-sensitive like the dump itself, and much cheaper than json
-
-
-def job_texts(orchestrations) -> dict[str, str]:
-    """The text of every job in these orchestrations, for another process to reuse."""
-    return {_job_key(job): _job_text(job) for orch in orchestrations for group in orch.groups for job in group.jobs}
-
-
-def remember_job_texts(texts: dict[str, str]) -> None:
-    """Jobs another process rendered (the same job gives the same text anywhere)."""
-    _JOB_TEXT.update(texts)
 
 
 def is_ours(out: Path) -> bool:
