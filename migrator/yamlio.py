@@ -1,10 +1,14 @@
 """Read Ansible YAML the way Ansible does (YAML 1.1), keeping line numbers.
 
 PyYAML's C loader is YAML 1.1 (``mode: 0644`` is 420, ``yes`` is True) and
-fast; we only swap in a mapping constructor that remembers where each
-mapping starts and which keys were duplicated (Ansible keeps the last one
+fast at parsing; we only swap in a mapping constructor that remembers where
+each mapping starts and which keys were duplicated (Ansible keeps the last one
 and warns). Nothing here evaluates anything: ``!unsafe`` and ``!vault``
 become marker strings.
+
+Building Python data from the parsed nodes is PyYAML's slow half, so plain
+mappings, sequences and scalars are built by ``_Builder`` below (same result,
+about twice as fast); anything else goes through PyYAML's constructors.
 """
 
 from __future__ import annotations
@@ -68,7 +72,19 @@ class VaultStr(str):
 
 
 class _Loader(_BaseLoader):
-    pass
+    def resolve(self, kind, value, implicit):
+        # the C parser asks for every untagged node's tag; the answer depends only on
+        # these three (no path resolvers here), and keys like `name:` recur thousands of times
+        key = (kind, value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if value is None or len(value) < 256:
+                _TAGS[key] = tag
+        return tag
+
+
+_TAGS: dict[tuple, str] = {}
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode):
@@ -136,10 +152,118 @@ def _decode(raw: bytes) -> str:
         raise YamlError(f"not UTF-8 (byte 0x{raw[exc.start]:02x})", line) from None
 
 
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_FLATTEN_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")  # what flatten_mapping rewrites
+_SCALARS: dict[tuple[str, str], Any] = {}  # (tag, text) -> value, for tags other than str
+_SHAREABLE = frozenset({int, float, bool, type(None), str, UnsafeStr, VaultStr})  # immutable: one value may serve all
+
+
+class _TooDeep(Exception):
+    """Nesting beyond MAX_DEPTH: the general path reports it as it always has."""
+
+
+class _Builder:
+    """Python data from a composed node tree, as _Loader's constructors build it.
+
+    Plain mappings and sequences are built here, scalars through PyYAML's
+    constructors once per distinct (tag, text); other tagged collections go to
+    PyYAML's constructors, which share our table of built nodes, so an alias is
+    the same object wherever it appears, as with PyYAML alone.
+    """
+
+    def __init__(self, loader: _Loader, root: yaml.Node):
+        self.loader = loader
+        self.root = root
+        self.built: dict[yaml.Node, Any] = loader.constructed_objects
+        self.building: set[yaml.Node] = set()
+        self.aliased = False
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        tag = node.tag
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            key = (tag, node.value)
+            value = _SCALARS.get(key, _SCALARS)
+            if value is _SCALARS:
+                value = self.loader.construct_object(node, deep=True)
+                if type(value) in _SHAREABLE:
+                    _SCALARS[key] = value
+            return value
+        if node in self.built:
+            # PyYAML lets a collection hold only the document itself, not one it is still building
+            if node in self.building and node is not self.root:
+                raise yaml.constructor.ConstructorError(None, None, "found unconstructable recursive node",
+                                                        node.start_mark)
+            self.aliased = True
+            return self.built[node]
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        if kind is yaml.MappingNode and tag == _MAP:
+            data = LineDict()
+            fill = self._fill_mapping
+        elif kind is yaml.SequenceNode and tag == _SEQ:
+            data = LineList()
+            fill = self._fill_sequence
+        else:
+            return self.loader.construct_object(node, deep=True)
+        data.line = node.start_mark.line + 1
+        self.built[node] = data
+        self.building.add(node)
+        fill(data, node, depth + 1)
+        self.building.discard(node)
+        return data
+
+    def _fill_sequence(self, data: LineList, node: yaml.SequenceNode, depth: int) -> None:
+        data.item_lines = [child.start_mark.line + 1 for child in node.value]
+        data.extend([self.build(child, depth) for child in node.value])
+
+    def _fill_mapping(self, data: LineDict, node: yaml.MappingNode, depth: int) -> None:
+        if any(key_node.tag in _FLATTEN_KEYS for key_node, _ in node.value):
+            self.loader.flatten_mapping(node)  # merge keys (<<)
+        for key_node, value_node in node.value:
+            if type(key_node) is yaml.ScalarNode and key_node.tag == _STR:
+                key = key_node.value
+            else:
+                key = self.build(key_node, depth)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise YamlError(f"unhashable mapping key {key!r}", key_node.start_mark.line + 1)
+            if key in data:
+                data.duplicates.append((str(key), key_node.start_mark.line + 1))
+            data[key] = self.build(value_node, depth)
+
+
+def _construct(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        builder = _Builder(loader, node)
+        try:
+            data = builder.build(node)
+        except _TooDeep:
+            return _construct_general(text)
+        if builder.aliased:  # a small document can walk like a huge one; without aliases it is as big as its text
+            _check_size(data)
+        return data
+    finally:
+        loader.dispose()
+
+
+def _construct_general(text: str) -> Any:
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    _check_size(data)
+    return data
+
+
 def loads(text: str) -> Any:
     """Parse one YAML document; raise YamlError with a line on failure."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+        data = _construct(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and mark.index >= len(text.rstrip()):
@@ -154,7 +278,6 @@ def loads(text: str) -> Any:
         raise YamlError(f"invalid YAML: {exc}") from None
     except RecursionError:
         raise YamlError(f"nesting deeper than {MAX_DEPTH} levels") from None
-    _check_size(data)
     return data
 
 
