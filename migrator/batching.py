@@ -20,22 +20,33 @@ BATCH_LIMIT = 25  # tasks per job: Directord gives each job one timeout
 JOB_TIMEOUT = 600  # Directord's default per job, in seconds
 
 
-def batch_task_jobs(orch: Orchestration, limit: int = BATCH_LIMIT) -> None:
+def batch_task_jobs(orch: Orchestration, limit: int = BATCH_LIMIT,
+                    made: dict[tuple[int, ...], tuple[list[JobGroup], JobGroup]] | None = None) -> None:
+    """made: runs merged before, by the identity of their groups (kept alive there, so
+    that an id is not reused). A role's task-core service holds the same groups as its
+    orchestration file: sharing the merged job lets both use the text the writer renders once."""
+    made = {} if made is None else made
     groups: list[JobGroup] = []
     run: list[JobGroup] = []
+
+    def close_run() -> None:
+        key = tuple(id(g) for g in run)
+        if key not in made:
+            made[key] = (list(run), _merged(run))
+        groups.append(made[key][1])
+        run.clear()
+
     for group in orch.groups:
         if all(_batchable(job) for job in group.jobs) and group.jobs:
             run.append(group)
             if sum(len(g.jobs) for g in run) >= limit:
-                groups.append(_merged(run))
-                run = []
+                close_run()
             continue
         if run:
-            groups.append(_merged(run))
-            run = []
+            close_run()
         groups.append(group)
     if run:
-        groups.append(_merged(run))
+        close_run()
     orch.groups = groups
 
 

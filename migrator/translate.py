@@ -225,11 +225,12 @@ class Converter:
         else:
             self.convert_playbook(path, base)
         if self.batch:
+            made: dict = {}  # a service shares its role file's merged jobs
             for output in self.out.files:
                 for orch in output.orchestrations:
-                    batch_task_jobs(orch)
+                    batch_task_jobs(orch, made=made)
             for service in self.out.services:
-                batch_task_jobs(service.orchestration)
+                batch_task_jobs(service.orchestration, made=made)
         if kind == "tht":  # its items, one per deploy step, are a task-core service too
             self.out.services.extend(tht_units(self.out.files))
         return self.out
