@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import __version__
 from .discover import discover, render_inputs
 from .model import LoadError, Source, realpath
-from .reports import build_report
+from .reports import build_report, to_json
 from .reports import markdown
 from . import overrides as overrides_mod
 from .writer import MARKER, OutputError, Staging, check_target, is_ours, render_orchestrations
@@ -178,8 +178,10 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     Units are independent (Converter.convert_unit), so a forked child converts
     them too and the second core pays: each process takes the next unit when it
     is free. The child writes its own orchestrations and the files they ship into
-    the staging folder and sends back the rest; merging in unit order makes the
-    result the same as one process converting them all, whoever took which unit.
+    the staging folder and sends back the rest of each unit as soon as it is done
+    (a thread here receives it, so that neither the child's pickling nor our
+    unpickling waits for the end); merging in unit order makes the result the same
+    as one process converting them all, whoever took which unit.
     """
     if len(units) < 8 or not hasattr(os, "fork"):
         return _merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)])
@@ -196,25 +198,54 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
                                                   overrides, os.getpid()))
     child.start()
     sender.close()
+    inbox = _Inbox(receiver)
     try:
         mine = _convert_part(converter, _Units(units, queues, bounds, 0), staging, progress, len(units), overrides)
-        for _, conversion, _ in mine.units:  # while the child finishes
+        # while the child finishes: what the output will need anyway
+        for _, conversion, _ in mine.units + inbox.units[:]:
             stubs.prepare(conversion.stubs)
-        try:
-            theirs = receiver.recv()
-        except EOFError:
-            theirs = None
+            if "TASK" in conversion.components:
+                _task_component()
+        inbox.join()
     except BaseException:
         child.kill()  # it may be blocked sending what nobody will read
         raise
     finally:
         child.join()
-    if isinstance(theirs, OutputError):
-        raise theirs
-    if child.exitcode != 0 or theirs is None:
+    if isinstance(inbox.end, OutputError):
+        raise inbox.end
+    if child.exitcode != 0 or inbox.end is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
-    converter.project.errors.extend(theirs.errors)  # the report removes duplicates
-    return _merged([mine, theirs])
+    converter.project.errors.extend(inbox.end)  # the report removes duplicates
+    return _merged([mine, _Part(inbox.units, [])])
+
+
+class _Inbox:
+    """A thread that receives the child's units as it converts them, then its input
+    errors (or the OutputError that stopped it) as `end`; None if it died first."""
+
+    def __init__(self, receiver):
+        import threading
+
+        self.receiver = receiver
+        self.units: list[tuple[int, Conversion, int]] = []
+        self.end: list[LoadError] | OutputError | None = None
+        self.thread = threading.Thread(target=self._receive, daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                unit, end = self.receiver.recv()
+                if unit is None:
+                    self.end = end
+                    return
+                self.units.append(unit)
+        except (EOFError, OSError):
+            return
 
 
 class _Units:
@@ -258,12 +289,14 @@ class _Units:
 def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None, parent: int = 0) -> None:
     _die_with_parent(parent)
     try:
-        part = _convert_part(converter, units, staging, None, len(units.units), overrides)
+        part = _convert_part(converter, units, staging, None, len(units.units), overrides,
+                             deliver=lambda unit: sender.send((unit, None)))
+        end = part.errors
     except OutputError as exc:  # the parent reports it, in one line
-        part = exc
+        end = exc
     except BaseException as exc:
-        part = OutputError(f"converting in a worker process failed: {type(exc).__name__}: {exc}")
-    sender.send(part)
+        end = OutputError(f"converting in a worker process failed: {type(exc).__name__}: {exc}")
+    sender.send((None, end))
     sender.close()
 
 
@@ -282,8 +315,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _convert_part(converter, units: _Units, staging: Staging, progress, total: int, overrides=None) -> _Part:
-    done = []
+def _convert_part(converter, units: _Units, staging: Staging, progress, total: int, overrides=None,
+                  deliver: Callable[[tuple[int, Conversion, int]], None] | None = None) -> _Part:
+    """Convert and write units; each (index, Conversion, files written) goes to
+    deliver, or into the returned part."""
+    done: list[tuple[int, Conversion, int]] = []
+    deliver = deliver or done.append
     copied: set[str] = set()
     for index, (kind, path, base) in units:
         if progress:
@@ -313,8 +350,9 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
             if rel not in copied:  # the other process may copy it too: copy_file is atomic
                 staging.copy_file(rel, source)
                 copied.add(rel)
-        done.append((index, conversion, len(conversion.files)))
+        count = len(conversion.files)
         conversion.files = []  # written; nothing to send back
+        deliver((index, conversion, count))
     if progress:
         progress("", total, total)
     return _Part(done, converter.project.errors)
@@ -375,7 +413,7 @@ def _stub_source(verb: str, module: str, role_library: list[Path], project) -> t
 
 
 def write_reports(staging: Staging, report: dict[str, Any], formats: tuple[str, ...]) -> None:
-    staging.write_text("report.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+    staging.write_text("report.json", to_json(report))
     if "md" in formats:
         staging.write_text("report.md", markdown.render(report))
     if "sarif" in formats:
