@@ -98,6 +98,25 @@ def test_json_report_counts_every_outcome_at_file_line(converted):
     assert list(tasks) == sorted(tasks)  # stable order: file, then line
 
 
+def test_json_report_has_one_line_per_task_and_error(converted):
+    _, out, _ = converted
+    text = (out / "report.json").read_text()
+    report = json.loads(text)
+    lines = text.splitlines()
+    for entry in report["tasks"] + report["errors"]:  # a changed task is one changed line in a diff
+        assert sum(line.strip().rstrip(",") == json.dumps(entry) for line in lines) == 1
+    assert lines[:5] == ["{", '  "schema": "tripleo-migrate/report/v1",', f'  "version": "{report["version"]}",',
+                         '  "summary": {', '    "tasks": 6,'] and text.endswith("\n}\n")  # the summary indented
+
+
+def test_json_report_text_holds_any_strings():
+    from migrator.reports import to_json
+
+    report = {"schema": "s", "summary": {"tasks": 1, "nested": {"a": []}}, "tasks": [
+        {"name": "caf\u00e9 \"quoted\" \\ back\nslash \u2028", "findings": []}], "errors": []}
+    assert json.loads(to_json(report)) == report
+
+
 # -- report.md: the pull-request comment -------------------------------------
 
 

@@ -1,3 +1,3 @@
 """One report model (report.json's shape); every other format is a view of it."""
 
-from .model import REPORT_SCHEMA, build_report, coverage_of  # noqa: F401
+from .model import REPORT_SCHEMA, build_report, coverage_of, to_json  # noqa: F401

@@ -6,6 +6,7 @@ else, so every format says the same thing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..model import LoadError, Outcome, TaskResult
@@ -65,3 +66,18 @@ def build_report(results: list[TaskResult], errors: list[LoadError], version: st
         "tasks": [_task_entry(r) for r in ordered],
         "errors": [{"file": f, "line": line, "message": m} for f, line, m in unique_errors],
     }
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """report.json's text: the summary indented, then one line per task and per error, so
+    that a task whose outcome changes is one changed line in a diff. (Each line is written by
+    json's C encoder; `indent=` would make json use its Python encoder, twice as slow here.)"""
+    encode = json.JSONEncoder().encode
+    entries = []
+    for key, value in report.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            lines = ",\n".join("    " + encode(item) for item in value)
+            entries.append(f"  {encode(key)}: [\n{lines}\n  ]")
+        else:
+            entries.append(f"  {encode(key)}: " + json.dumps(value, indent=2).replace("\n", "\n  "))
+    return "{\n" + ",\n".join(entries) + "\n}\n"
