@@ -47,6 +47,17 @@ class Role:
     task_files: list[Path] = field(default_factory=list)  # tasks/**.yml, sorted
     handler_files: list[Path] = field(default_factory=list)
     library: frozenset[str] = frozenset()
+    _found: dict[tuple[str, str], Path | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def file(self, kind: str, name: str) -> Path | None:
+        """tasks/NAME or handlers/NAME as Ansible finds it (NAME, NAME.yml, NAME.yaml); looked
+        up once per run: a role is run by many plays."""
+        key = (kind, name)
+        if key not in self._found:
+            base = self.path / kind
+            self._found[key] = next((candidate for candidate in (base / name, *(base / f"{name}{s}" for s in YAML_SUFFIXES))
+                                     if candidate.is_file()), None)
+        return self._found[key]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import functools
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,24 @@ def realpath(path: str | os.PathLike) -> Path:
 @functools.lru_cache(maxsize=65536)
 def _realpath(path: str) -> Path:
     # one conversion resolves the same role and task paths thousands of times
-    return Path(os.path.realpath(path))
+    return Path(_real(path))
+
+
+@functools.lru_cache(maxsize=65536)
+def _real(path: str) -> str:
+    """os.path.realpath of an absolute, normalized path, with one lstat for its last
+    component: the directories above are resolved once each (os.path.realpath would
+    lstat every component of every file, and a conversion resolves thousands of files
+    in a few hundred directories)."""
+    parent, name = os.path.split(path)
+    if not name:  # the root
+        return path
+    candidate = os.path.join(_real(parent), name)
+    try:
+        is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+    except OSError:  # missing, or a symlink loop above: kept as it is, as realpath keeps it
+        return candidate
+    return os.path.realpath(candidate) if is_link else candidate
 
 
 class Outcome(str, enum.Enum):

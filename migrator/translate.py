@@ -22,7 +22,7 @@ from typing import Any
 from . import dynamic, jinja, runtime_support, stubs, yamlio
 from .bridge import bridge_group
 from .jobs import NODE_STAGE_DIR
-from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef, YAML_SUFFIXES
+from .loader import ImportPlaybook, Play, Playbook, Project, Role, RoleRef
 from .model import (Block, Finding, Job, JobGroup, Node, Orchestration, Outcome, Severity, Source, Task,
                     TaskResult, realpath)
 from .batching import batch_task_jobs
@@ -632,10 +632,10 @@ class Converter:
         role = self.project.role(path)
         tasks_from = task.args.get("tasks_from", "main")
         handlers_from = task.args.get("handlers_from", "main")
-        tasks_file = _role_file(role, "tasks", str(tasks_from))
+        tasks_file = role.file("tasks", str(tasks_from))
         if tasks_file is None and tasks_from != "main":
             self.project.error(task.source, f"role {name} has no tasks file {tasks_from}")
-        handlers_file = _role_file(role, "handlers", str(handlers_from))
+        handlers_file = role.file("handlers", str(handlers_from))
         if self._static_loop(task) != [_NO_LOOP]:
             self._unsupported(orch, task, scope, output, "include_role with a loop is not expanded yet")
             return
@@ -1078,19 +1078,13 @@ def _handler_names(node: Node) -> tuple[str, ...]:
 
 
 def _main_task_file(role: Role) -> Path | None:
-    return _role_file(role, "tasks", "main")
+    return role.file("tasks", "main")
 
 
 def _main_handlers(role: Role) -> Path | None:
-    return _role_file(role, "handlers", "main")
+    return role.file("handlers", "main")
 
 
-def _role_file(role: Role, kind: str, name: str) -> Path | None:
-    base = role.path / kind
-    for candidate in (base / name, *(base / f"{name}{s}" for s in YAML_SUFFIXES)):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _role_key(role: Role | None, path: Path) -> str:
