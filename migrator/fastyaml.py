@@ -27,15 +27,16 @@ _MAX_SIMPLE_KEY = 128  # libyaml writes a longer key as a complex key (`? key`)
 # reads it back as a string: no indicator first, no `: ` or ` #`, no edge spaces, ASCII.
 _PRINTABLE_LINE = re.compile(r"[ -~]+")
 _NEVER_PLAIN_FIRST = frozenset("#,[]{}&*!|>'\"%@`")  # emitter.analyze_scalar's indicators at index 0
-_PLAIN = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9 _/.=+$(){}\[\]<>^;,~:'\"|!@%&*?-]*")
-_RESOLVER = yaml.resolver.Resolver()
-_STR = "tag:yaml.org,2002:str"
+# (a `-` first is an indicator only before a space or at the end: `--timeout 60 ...` is plain)
+_PLAIN = re.compile(r"(?:[A-Za-z0-9_/.]|-(?=[^ ]))[A-Za-z0-9 _/.=+$(){}\[\]<>^;,~:'\"|!@%&*?-]*")
+# what yaml.resolver.Resolver.resolve tries on a plain scalar, by its first character
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
 def _plain(text: str) -> bool:
     return (_PLAIN.fullmatch(text) is not None and text[-1] not in " :" and ": " not in text
             and " #" not in text and not text.startswith(("---", "..."))
-            and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR)
+            and not any(pattern.match(text) for _, pattern in _IMPLICIT.get(text[0], []) + _IMPLICIT.get(None, [])))
 
 
 class _Unsupported(Exception):
@@ -57,6 +58,9 @@ class BlockDumper:
         # (type, value) -> (first line, the next lines less the probe's indentation, or None)
         self._values: dict[tuple[type, Any], tuple[str, list[str] | None]] = {}
         self._keys: dict[tuple[type, Any], str] = {}
+        # the same for strings, looked up without building a tuple: most scalars are strings
+        self._str_values: dict[str, tuple[str, list[str] | None]] = {}
+        self._str_keys: dict[str, str] = {}
 
     def dump(self, data: Any) -> str | None:
         if type(data) not in (list, dict) or not data:
@@ -76,8 +80,12 @@ class BlockDumper:
     def _mapping(self, data: dict, col: int, first: str, lines: list[str], seen: set[int]) -> None:
         self._enter(data, seen)
         pad = " " * col
-        for index, (key, value) in enumerate(data.items()):
-            self._value(value, col, (first if index == 0 else pad) + self._key(key) + ":", lines, seen, True)
+        str_keys = self._str_keys
+        lead = first
+        for key, value in data.items():
+            text = str_keys.get(key) if type(key) is str else None
+            self._value(value, col, lead + (text or self._key(key)) + ":", lines, seen, True)
+            lead = pad
 
     def _sequence(self, data: list, col: int, first: str, lines: list[str], seen: set[int]) -> None:
         self._enter(data, seen)
@@ -87,6 +95,11 @@ class BlockDumper:
 
     def _value(self, value: Any, col: int, lead: str, lines: list[str], seen: set[int], in_mapping: bool) -> None:
         kind = type(value)
+        if kind is str:
+            found = self._str_values.get(value)
+            if found is not None and found[1] is None:  # the common case: one line
+                lines.append(lead + " " + found[0])
+                return
         if kind is dict or kind is list:
             if not value:
                 lines.append(lead + (" {}" if kind is dict else " []"))
@@ -144,6 +157,8 @@ class BlockDumper:
                     raise _Unsupported  # after a kept block (`|+`) libyaml ends the document with `...`
                 found = (head, [line[2:] for line in lines])
             self._values[cache_key] = found
+        if kind is str:
+            self._str_values[value] = found
         return found
 
     def _key(self, key: Any) -> str:
@@ -162,4 +177,6 @@ class BlockDumper:
                 raise _Unsupported
             found = text[:-len(": null\n")]
             self._keys[cache_key] = found
+        if kind is str:
+            self._str_keys[key] = found
         return found

@@ -15,7 +15,8 @@ from migrator.writer import _pyyaml_dump, dump_yaml
 AWKWARD = st.sampled_from(["", " ", "yes", "No", "~", "null", "0644", "1e3", "- a", "a: b", "#x", "'q'", '"d"',
                            "a\n", "\n", "a\nb", "a\n\nb\n\n", " lead\nx", "trail  \nx", "tab\tx", "\ta\nb",
                            "{{ x }}", "[1]", "{}", "@at", "`b", "%p", "é\nü", "\u2028", "a\r\nb", "*x", "&y", "!t",
-                           "x" * 130, "k" * 127, "...", "---", "a #b", "a|b", "|\n", ">\n x"])
+                           "x" * 130, "k" * 127, "...", "---", "a #b", "a|b", "|\n", ">\n x", "-", "-x", "--t 1",
+                           "-1", "-.inf", "- x", "-\tx", "-:"])
 # the characters fastyaml's plain-scalar shortcut decides on, and some it must refuse
 PLAIN_ALPHABET = " _/.=+$(){}[]<>^;,~:'\"|!@%&*?-#aZ09\t\u00e9"
 TEXT = st.one_of(AWKWARD, st.text(max_size=12), st.lists(AWKWARD, max_size=4).map("".join),
@@ -56,3 +57,12 @@ def test_an_indicator_first_is_single_quoted_as_pyyaml_does():
         for tail in tails:
             value = first + tail
             assert BlockDumper(_pyyaml_dump).dump({"k": value}) == _pyyaml_dump({"k": value}), value
+
+
+def test_plain_strings_need_no_probe():
+    # a job's value is mostly `--timeout N module ...`: libyaml writes it plain, so no probe is needed
+    probes = []
+    dumper = BlockDumper(lambda data: probes.append(data) or _pyyaml_dump(data))
+    data = {"TASK": "--timeout 600 ansible.builtin.stat", "ADD": "--skip-cache --chmod 0644 a/b.yml /etc/b.yml",
+            "k": "-x"}
+    assert dumper.dump(data) == _pyyaml_dump(data) and probes == []
