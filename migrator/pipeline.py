@@ -482,10 +482,11 @@ def _plugin_versions() -> list[list[str]]:
     version, and the size and mtime of their top-level module's files (a plugin
     edited in place, or installed editable, changes the output too)."""
     import importlib.util
-    from importlib.metadata import entry_points
+
+    from .translators import plugin_entry_points
 
     found = []
-    for entry in entry_points(group="tripleo_migrate.translators"):
+    for entry in plugin_entry_points():
         dist = getattr(entry, "dist", None)
         digest = hashlib.sha256()
         try:  # a top-level name: found without importing anything
