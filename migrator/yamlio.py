@@ -315,10 +315,15 @@ def _load_file(path: Path) -> Any:
     return loads(_decode(raw))
 
 
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(data: Any) -> Any:
     """Copy YAML data into JSON-safe builtins (dates as ISO strings)."""
+    if type(data) in _PLAIN_LEAVES:  # most of what a task holds: checked first, and cheaply
+        return data
     if isinstance(data, dict):
-        return {str(k): plain(v) for k, v in data.items()}
+        return {k if type(k) is str else str(k): plain(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [plain(v) for v in data]
     if isinstance(data, (datetime.date, datetime.datetime)):
