@@ -191,21 +191,17 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
 
     ctx = multiprocessing.get_context("fork")
     queues = plan(units)
-    # each queue's [next, end): a process takes the next of its own, then steals the other's end
+    # each queue's [next, end): a process takes the next of its own, then the other's next
     bounds = ctx.Array("i", [b for queue in queues for b in (0, len(queue))])
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child_part, args=(converter, _Units(units, queues, bounds, 1), staging, sender,
-                                                  overrides, os.getpid()))
+                                                  overrides, os.getpid(), stubs))
     child.start()
     sender.close()
     inbox = _Inbox(receiver)
     try:
-        mine = _convert_part(converter, _Units(units, queues, bounds, 0), staging, progress, len(units), overrides)
-        # while the child finishes: what the output will need anyway
-        for _, conversion, _ in mine.units + inbox.units[:]:
-            stubs.prepare(conversion.stubs)
-            if "TASK" in conversion.components:
-                _task_component()
+        mine = _convert_part(converter, _Units(units, queues, bounds, 0), staging, progress, len(units), overrides,
+                             stubs=stubs, task_component=True)
         inbox.join()
     except BaseException:
         child.kill()  # it may be blocked sending what nobody will read
@@ -216,20 +212,23 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
         raise inbox.end
     if child.exitcode != 0 or inbox.end is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
-    converter.project.errors.extend(inbox.end)  # the report removes duplicates
+    errors, rendered = inbox.end
+    converter.project.errors.extend(errors)  # the report removes duplicates
+    stubs.add(rendered)
     return _merged([mine, _Part(inbox.units, [])])
 
 
 class _Inbox:
-    """A thread that receives the child's units as it converts them, then its input
-    errors (or the OutputError that stopped it) as `end`; None if it died first."""
+    """A thread that receives the child's units as it converts them, then as `end`
+    its input errors and the stubs it rendered (or the OutputError that stopped it);
+    None if it died first."""
 
     def __init__(self, receiver):
         import threading
 
         self.receiver = receiver
         self.units: list[tuple[int, Conversion, int]] = []
-        self.end: list[LoadError] | OutputError | None = None
+        self.end: tuple[list[LoadError], dict] | OutputError | None = None
         self.thread = threading.Thread(target=self._receive, daemon=True)
         self.thread.start()
 
@@ -250,7 +249,8 @@ class _Inbox:
 
 class _Units:
     """(index, unit) pairs for one process: from the front of its own queue (schedule.plan),
-    then, when that is empty, from the back of the other's; `bounds` is shared."""
+    then, when that is empty, from the front of the other's (the largest left first, so
+    that both processes end on small units); `bounds` is shared."""
 
     def __init__(self, units: list, queues: list[list[int]] | None = None, bounds=None, side: int = 0):
         self.units = units
@@ -281,17 +281,17 @@ class _Units:
                 self.bounds[own] += 1
                 return self.queues[self.side][self.bounds[own] - 1]
             if self.bounds[other] < self.bounds[other + 1]:
-                self.bounds[other + 1] -= 1
-                return self.queues[1 - self.side][self.bounds[other + 1]]
+                self.bounds[other] += 1
+                return self.queues[1 - self.side][self.bounds[other] - 1]
         return None
 
 
-def _child_part(converter, units: _Units, staging: Staging, sender, overrides=None, parent: int = 0) -> None:
+def _child_part(converter, units: _Units, staging: Staging, sender, overrides, parent: int, stubs: _Stubs) -> None:
     _die_with_parent(parent)
     try:
         part = _convert_part(converter, units, staging, None, len(units.units), overrides,
-                             deliver=lambda unit: sender.send((unit, None)))
-        end = part.errors
+                             deliver=lambda unit: sender.send((unit, None)), stubs=stubs)
+        end = (part.errors, stubs.rendered)
     except OutputError as exc:  # the parent reports it, in one line
         end = exc
     except BaseException as exc:
@@ -316,9 +316,12 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _convert_part(converter, units: _Units, staging: Staging, progress, total: int, overrides=None,
-                  deliver: Callable[[tuple[int, Conversion, int]], None] | None = None) -> _Part:
+                  deliver: Callable[[tuple[int, Conversion, int]], None] | None = None,
+                  stubs: _Stubs | None = None, task_component: bool = False) -> _Part:
     """Convert and write units; each (index, Conversion, files written) goes to
-    deliver, or into the returned part."""
+    deliver, or into the returned part. With two processes, each also renders
+    the stubs its units want (and the parent the TASK component) as it goes, so
+    that little is left for the end."""
     done: list[tuple[int, Conversion, int]] = []
     deliver = deliver or done.append
     copied: set[str] = set()
@@ -350,6 +353,10 @@ def _convert_part(converter, units: _Units, staging: Staging, progress, total: i
             if rel not in copied:  # the other process may copy it too: copy_file is atomic
                 staging.copy_file(rel, source)
                 copied.add(rel)
+        if stubs is not None:
+            stubs.prepare(conversion.stubs)
+        if task_component and "TASK" in conversion.components:
+            _task_component()
         count = len(conversion.files)
         conversion.files = []  # written; nothing to send back
         deliver((index, conversion, count))
@@ -373,13 +380,18 @@ class _Stubs:
     """Stub components by (verb, module, role library), rendered once each.
 
     The errors that reading a module's DOCUMENTATION found go to the report only
-    for stubs that are written: some are rendered ahead, while the other process
-    is still converting, and may turn out not to be needed.
+    for stubs that are written: some are rendered ahead, by either process, and
+    may turn out not to be needed (another unit's stub for the verb comes first).
     """
 
     def __init__(self, project):
         self.project = project
         self.rendered: dict[tuple, tuple[str, list[LoadError]]] = {}
+
+    def add(self, rendered: dict[tuple, tuple[str, list[LoadError]]]) -> None:
+        """Stubs the other process rendered."""
+        for key, value in rendered.items():
+            self.rendered.setdefault(key, value)
 
     def prepare(self, wanted: dict[str, tuple[str, list[Path]]]) -> None:
         for verb, (module, library) in sorted(wanted.items()):

@@ -3,9 +3,10 @@
 Each process keeps its own caches (loaded YAML, Jinja analyses, staged files), so a
 role whose playbooks are split between the two processes is loaded and analysed
 twice. The plan below gives each process a queue of units whose roles overlap as
-little as possible with the other's, balanced by an estimate of their size; a
-process whose queue runs dry takes the smallest units from the end of the other's,
-so a wrong estimate costs balance only a little. The plan only moves work between
+little as possible with the other's, balanced by an estimate of their cost; a
+process whose queue runs dry takes the next (largest) unit of the other's, so both
+end on small units and a wrong estimate costs balance only a little (pipeline._Units).
+The plan only moves work between
 processes: results are merged in unit order, so output does not depend on it.
 """
 
@@ -15,48 +16,75 @@ import os
 from pathlib import Path
 
 from . import yamlio
+from .discover import IMPORT_PLAYBOOK_KEYS
 
 _ROLE_ACTIONS = frozenset(f"{prefix}{verb}_role" for prefix in ("", "ansible.builtin.", "ansible.legacy.")
                           for verb in ("import", "include"))
 
 
 def plan(units: list[tuple[str, Path, Path | None]], sides: int = 2) -> list[list[int]]:
-    """Unit indices per process, each queue largest first."""
+    """Unit indices per process, each queue largest first.
+
+    A unit costs its translation (its size, and that of every role it runs:
+    a playbook's roles are converted inline) plus the loading of the roles its
+    process has not loaded yet; each unit, largest first, goes where the total
+    stays least.
+    """
     role_size = {path.name: _tree_size(path) for kind, path, _ in units if kind == "role"}
     loads = [0] * sides
     placed: dict[str, set[int]] = {}
     queues: list[list[tuple[int, int]]] = [[] for _ in range(sides)]  # (estimate, index)
 
-    playbooks = [(i, path) for i, (kind, path, _) in enumerate(units) if kind != "role"]
     sized = []
-    for index, path in playbooks:
-        roles = sorted(r for r in _roles_named(path) if r in role_size)
-        sized.append((_size(path) + sum(role_size[r] for r in roles), index, roles))
+    for index, (kind, path, _) in enumerate(units):
+        if kind != "role":
+            size, named = _playbook_closure(path)
+            roles = sorted(r for r in named if r in role_size)
+            sized.append((size + sum(role_size[r] for r in roles), index, roles))
     for estimate, index, roles in sorted(sized, reverse=True):
-        # the side that would load the least it has not loaded yet
-        cost = [loads[s] + sum(role_size[r] for r in roles if s not in placed.get(r, ())) for s in range(sides)]
+        cost = [loads[s] + estimate + sum(role_size[r] for r in roles if s not in placed.get(r, ()))
+                for s in range(sides)]
         side = min(range(sides), key=lambda s: (cost[s], s))
         loads[side] = cost[side]
         for role in roles:
             placed.setdefault(role, set()).add(side)
         queues[side].append((estimate, index))
-    for index, (kind, path, _) in enumerate(units):
-        if kind != "role":
-            continue
-        where = placed.get(path.name) or range(sides)
+    roles_units = sorted(((role_size[path.name], index, path.name) for index, (kind, path, _) in enumerate(units)
+                          if kind == "role"), reverse=True)
+    for size, index, name in roles_units:
+        where = placed.get(name) or range(sides)
         side = min(where, key=lambda s: (loads[s], s))
-        if side not in placed.get(path.name, ()):
-            loads[side] += role_size[path.name]
-        queues[side].append((role_size[path.name], index))
+        loads[side] += size if side in placed.get(name, ()) else 2 * size
+        queues[side].append((size, index))
     return [[index for _, index in sorted(queue, key=lambda q: (-q[0], q[1]))] for queue in queues]
 
 
-def _roles_named(playbook: Path) -> set[str]:
-    """Role names a playbook runs (roles:, import_role, include_role), read from its YAML."""
-    try:
-        data = yamlio.load_file(playbook)
-    except yamlio.YamlError:
-        return set()
+def _playbook_closure(playbook: Path) -> tuple[int, set[str]]:
+    """Bytes and role names of a playbook and of those it imports (import_playbook with
+    a literal name): converting it converts them all."""
+    size, names = 0, set()
+    todo, seen = [playbook], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        size += _size(path)
+        try:
+            data = yamlio.load_file(path)
+        except yamlio.YamlError:
+            continue
+        names |= _roles_named(data)
+        for item in data if isinstance(data, list) else []:
+            for key in IMPORT_PLAYBOOK_KEYS if isinstance(item, dict) else ():
+                target = item.get(key)
+                if isinstance(target, str) and "{" not in target:
+                    todo.append(path.parent / target)
+    return size, names
+
+
+def _roles_named(data) -> set[str]:
+    """Role names a playbook's YAML runs (roles:, import_role, include_role)."""
     names: set[str] = set()
     stack = [data]
     while stack:

@@ -53,10 +53,22 @@ def test_two_processes_take_every_unit_exactly_once_stealing_from_each_other(tmp
         else:
             taken[s].append(item[0])
     assert sorted(taken[0] + taken[1]) == list(range(30))
-    assert len(taken[1]) > 5  # side 1 stole from the end of side 0's queue
+    assert len(taken[1]) > 5  # side 1 took from side 0's queue when its own ran dry
     assert taken[0] == sorted(taken[0])  # side 0 kept its own order from the front
 
 
 def test_without_a_plan_units_come_in_order(tmp_path):
     units = [("role", tmp_path / f"r{i}", None) for i in range(4)]
     assert [i for i, _ in _Units(units)] == [0, 1, 2, 3]
+
+
+def test_a_playbook_that_imports_others_costs_their_roles_too(tmp_path):
+    units = _tree(tmp_path, {"a": 40, "b": 40, "c": 2}, {"pa": ["a"], "pb": ["b"], "pc": ["c"]})
+    top = tmp_path / "all.yml"
+    top.write_text("- import_playbook: pa.yml\n- ansible.builtin.import_playbook: '{{ templated }}.yml'\n")
+    units.append(("playbook", top, tmp_path))
+    queues = plan(units)
+    first = {units[q[0]][1].stem for q in queues}
+    assert "all" in first  # the largest estimate of its queue: it converts pa and role a inline
+    side = {units[i][1].stem: s for s, q in enumerate(queues) for i in q}
+    assert side["all"] == side["pa"] == side["a"]
