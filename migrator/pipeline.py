@@ -68,10 +68,14 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
     roles_path = _roles_path(options, inputs.roles_dirs)
     module_path = _module_path(options, roles_path)
     # a THT *.j2.yaml is rendered with its tree's roles and network data: inputs too
-    fingerprint = _fingerprint(options, roles_path, module_path + render_inputs([f for f, _ in inputs.tht]))
-    if is_ours(options.out) and _previous_fingerprint(options.out) == fingerprint:
-        report = json.loads((options.out / "report.json").read_text())
-        return Result(report, no_input=False, reused=True, unused_overrides=overrides_mod.check(overrides, report))
+    fingerprint: str | Callable[[], str] = functools.partial(
+        _fingerprint, options, roles_path, module_path + render_inputs([f for f, _ in inputs.tht]))
+    if is_ours(options.out):  # a re-run: with unchanged inputs, OUT stands
+        fingerprint = fingerprint()
+        if _previous_fingerprint(options.out) == fingerprint:
+            report = json.loads((options.out / "report.json").read_text())
+            return Result(report, no_input=False, reused=True,
+                          unused_overrides=overrides_mod.check(overrides, report))
 
     # Imported here: a re-run with unchanged inputs never needs ansible-core.
     from .loader import Project
@@ -92,7 +96,8 @@ def run(options: Options, progress: Callable[[str, int, int], None] | None = Non
     staging = Staging(scratch / "out" if scratch else options.out)
     try:
         stubs = _Stubs(project)
-        conversion, written = _convert_and_write(converter, units, staging, progress, stubs, overrides)
+        conversion, written, fingerprint = _convert_and_write(converter, units, staging, progress, stubs,
+                                                              overrides, fingerprint)
         components = stubs.components(conversion.stubs)
         if "TASK" in conversion.components:
             components["components/task.py"] = _task_component()
@@ -170,10 +175,11 @@ class _Part:
     errors: list[LoadError]
 
 
-def _convert_and_write(converter, units: list, staging: Staging, progress,
-                       stubs: _Stubs, overrides=None) -> tuple[Conversion, int]:
+def _convert_and_write(converter, units: list, staging: Staging, progress, stubs: _Stubs, overrides,
+                       fingerprint: str | Callable[[], str]) -> tuple[Conversion, int, str]:
     """Convert every unit and write its orchestrations; return the merged
-    Conversion and the number of orchestration files written.
+    Conversion, the number of orchestration files written and the fingerprint
+    (given, or computed: by the child first thing, while we start converting).
 
     Units are independent (Converter.convert_unit), so a forked child converts
     them too and the second core pays: each process takes the next unit when it
@@ -184,7 +190,9 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     as one process converting them all, whoever took which unit.
     """
     if len(units) < 8 or not hasattr(os, "fork"):
-        return _merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)])
+        fingerprint = fingerprint if isinstance(fingerprint, str) else fingerprint()
+        return *_merged([_convert_part(converter, _Units(units), staging, progress, len(units), overrides)]), \
+            fingerprint
     import multiprocessing
 
     from .schedule import plan
@@ -195,7 +203,7 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
     bounds = ctx.Array("i", [b for queue in queues for b in (0, len(queue))])
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child_part, args=(converter, _Units(units, queues, bounds, 1), staging, sender,
-                                                  overrides, os.getpid(), stubs))
+                                                  overrides, os.getpid(), stubs, fingerprint))
     child.start()
     sender.close()
     inbox = _Inbox(receiver)
@@ -212,23 +220,23 @@ def _convert_and_write(converter, units: list, staging: Staging, progress,
         raise inbox.end
     if child.exitcode != 0 or inbox.end is None:
         raise OutputError(f"converting in a worker process failed (exit {child.exitcode})")
-    errors, rendered = inbox.end
+    errors, rendered, fingerprint = inbox.end
     converter.project.errors.extend(errors)  # the report removes duplicates
     stubs.add(rendered)
-    return _merged([mine, _Part(inbox.units, [])])
+    return *_merged([mine, _Part(inbox.units, [])]), fingerprint
 
 
 class _Inbox:
     """A thread that receives the child's units as it converts them, then as `end`
-    its input errors and the stubs it rendered (or the OutputError that stopped it);
-    None if it died first."""
+    its input errors, the stubs it rendered and the fingerprint (or the OutputError
+    that stopped it); None if it died first."""
 
     def __init__(self, receiver):
         import threading
 
         self.receiver = receiver
         self.units: list[tuple[int, Conversion, int]] = []
-        self.end: tuple[list[LoadError], dict] | OutputError | None = None
+        self.end: tuple[list[LoadError], dict, str] | OutputError | None = None
         self.thread = threading.Thread(target=self._receive, daemon=True)
         self.thread.start()
 
@@ -286,12 +294,14 @@ class _Units:
         return None
 
 
-def _child_part(converter, units: _Units, staging: Staging, sender, overrides, parent: int, stubs: _Stubs) -> None:
+def _child_part(converter, units: _Units, staging: Staging, sender, overrides, parent: int, stubs: _Stubs,
+                fingerprint: str | Callable[[], str]) -> None:
     _die_with_parent(parent)
     try:
+        fingerprint = fingerprint if isinstance(fingerprint, str) else fingerprint()
         part = _convert_part(converter, units, staging, None, len(units.units), overrides,
                              deliver=lambda unit: sender.send((unit, None)), stubs=stubs)
-        end = (part.errors, stubs.rendered)
+        end = (part.errors, stubs.rendered, fingerprint)
     except OutputError as exc:  # the parent reports it, in one line
         end = exc
     except BaseException as exc:
