@@ -219,39 +219,43 @@ class Staging:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self.root = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
-            self._made: set[Path] = {self.root}
+            self._root = str(self.root)
+            self._made: set[str] = {self._root}
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write here: {exc.strerror or exc}") from None
         _remove_stale(parent, prefix)
 
     def write_text(self, rel: str, text: str) -> None:
         try:
-            path = self._path(rel)
-            path.write_text(text, encoding="utf-8")
+            with open(self._path(rel), "w", encoding="utf-8") as handle:
+                handle.write(text)
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write {rel}: {exc.strerror or exc}") from None
 
     def copy_file(self, rel: str, source: Path) -> None:
-        """Copy through a temporary name: two processes may copy the same file."""
+        """Copy a file into OUT. Both processes may copy the same one: the first to create
+        it writes it (the same bytes either would), and nothing reads OUT before both are done."""
         try:
-            path = self._path(rel)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-            shutil.copyfile(source, temporary)
-            os.replace(temporary, path)
+            try:
+                target = os.open(self._path(rel), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return
+            with open(target, "wb") as dst, open(source, "rb") as src:
+                shutil.copyfileobj(src, dst)
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write {rel}: {exc.strerror or exc}") from None
 
-    def _path(self, rel: str) -> Path:
+    def _path(self, rel: str) -> str:
         # Output paths are built by us from relative names; refusing absolute
         # ones and '..' is enough to keep every write inside OUT.
-        parts = Path(rel).parts
-        if not parts or Path(rel).is_absolute() or ".." in parts:
+        parts = rel.split("/")
+        if not rel or rel.startswith("/") or ".." in parts:
             raise OutputError(f"refusing to write outside OUT: {rel}")
-        path = self.root / rel
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(path.parent)
-        return path
+        parent = os.path.join(self._root, *parts[:-1])
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        return os.path.join(parent, parts[-1])
 
     def commit(self, marker: dict) -> None:
         self.write_text(MARKER, json.dumps(marker, indent=2, sort_keys=True) + "\n")
