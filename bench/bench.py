@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -339,6 +340,20 @@ def fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:8.3f} s"
 
 
+def file_creation_probe(directory: Path, count: int = 300) -> float:
+    """Seconds to create `count` small files in a new directory there (then removed): what
+    the file system charges for the files a conversion writes (about 550), which the
+    syntax check does not write."""
+    probe = Path(tempfile.mkdtemp(prefix=".probe-", dir=directory))
+    try:
+        start = time.perf_counter()
+        for i in range(count):
+            (probe / f"f{i}").write_text("x" * 2000)
+        return time.perf_counter() - start
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
 def fmt_mb(x: float | None) -> str:
     return "-" if x is None else f"{mb(x):7.1f} MB"
 
@@ -346,7 +361,7 @@ def fmt_mb(x: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="conversion output directory to keep (must not exist or be empty); "
-                    "default: a temporary directory, removed afterwards")
+                    "default: a temporary directory beside the corpus, removed afterwards")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--runs", type=int, default=3, help="runs of the syntax check and YAML load (median); default 3")
     ap.add_argument("--skip-convert", action="store_true", help="measure only the syntax check and the YAML load")
@@ -366,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"--out {out} exists and is not an empty directory; a cold run needs a fresh one")
             return EXIT_SETUP
         keep_out = True
-    workdir = Path(tempfile.mkdtemp(prefix="tripleo-migrate-bench-"))
+    # Beside the corpus, as a user converting a checkout writes OUT beside it (not in /tmp:
+    # on some machines a directory there creates files ten times slower, see README.md)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=corpus.cache_dir()))
     logdir = workdir / "logs"
     logdir.mkdir()
     if args.out is None:
@@ -375,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict = {
         "corpus": str(tree),
+        "out_fs_probe_s": file_creation_probe(out.parent if out.parent.is_dir() else workdir),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -474,6 +492,7 @@ def print_table(results: dict, checks: list[dict]) -> None:
     ]
     print(f"corpus   {results['corpus']}")
     print(f"machine  {results['platform']}, {results['cpus']} cpus, Python {results['python']}")
+    print(f"out fs   300 files created in {results['out_fs_probe_s'] * 1000:.0f} ms where OUT goes")
     print(f"ansible  {s['ansible']}" + (f" + {', '.join(s['extras']['packages'])}" if s.get("extras") else ""))
     print()
     print(f"{'measurement':44} {'wall':>10} {'peak RSS':>10}")
