@@ -187,6 +187,8 @@ def syntax_problems(args: Any, keywords: dict[str, Any]) -> list[str]:
 
 def template_problem(text: str) -> tuple[int, str] | None:
     """(line, message) of a template file's first syntax error, or None."""
+    if jinja_fast.template_parses(text):  # read whole by the fast reader: Jinja's parser accepts it too
+        return None
     try:
         _ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:

@@ -9,6 +9,10 @@ on anything else: blocks, comments, whitespace control, backslashes in strings,
 slices, `*args`, test arguments without parentheses, numbers in other forms,
 non-ASCII names. Giving up only costs the real parser's time, so when in doubt it
 gives up; tests/test_jinja.py holds every answer equal to the real parser's.
+
+Template files get the same reader plus the statements they mostly use
+(template_parses): it only says whether Jinja's parser would accept the file, and
+says so only when sure; tests hold that it never accepts what Jinja refuses.
 """
 
 from __future__ import annotations
@@ -51,8 +55,25 @@ def analyze(text: str) -> tuple[set, set, set, set] | None:
     return reader.variables, reader.filters, reader.tests, reader.calls
 
 
-def _tokens(text: str) -> list[tuple[str, str]] | None:
-    """The tokens of the prints in `text` (text between them is data), or None."""
+def template_parses(text: str) -> bool:
+    """True when a template file is one Jinja's parser reads without error (prints, comments,
+    if/elif/else, for/else, set, include, whitespace control); False when this reader cannot
+    tell, never because the template is wrong: the caller then asks Jinja."""
+    tokens = _tokens(text, template=True)
+    if tokens is None:
+        return False
+    try:
+        _Reader(tokens).template()
+    except (_GiveUp, IndexError):
+        return False
+    return True
+
+
+def _tokens(text: str, template: bool = False) -> list[tuple[str, str]] | None:
+    """The tokens of the prints in `text` (text between them is data), or None.
+
+    template: also statements (`{% %}`), comments (skipped) and whitespace control,
+    as jinja2/lexer.py reads a template file."""
     out: list[tuple[str, str]] = []
     pos = 0
     while True:
@@ -62,31 +83,43 @@ def _tokens(text: str) -> list[tuple[str, str]] | None:
         if start == -1:
             out.append(("eof", ""))
             return out
-        if text[start + 1] != "{" or text[start + 2:start + 3] in ("-", "+"):
+        kind, control = text[start + 1], text[start + 2:start + 3] in ("-", "+")
+        if not template and (kind != "{" or control):
             return None  # a block, a comment, whitespace control
-        out.append(("begin", "{{"))
-        pos = start + 2
+        pos = start + 2 + control
+        if kind == "#":  # a comment ends at the first #}
+            end = text.find("#}", pos)
+            if end == -1:
+                return None
+            pos = end + 2
+            continue
+        close = "}}" if kind == "{" else "%}"
+        out.append(("begin", "{" + kind))
         depth = 0
         while True:
-            if depth == 0 and text.startswith("}}", pos):
-                out.append(END)
-                pos += 2
-                break
+            if depth == 0:  # jinja2's lexer tries the end of the tag first, outside brackets only
+                if text.startswith(close, pos):
+                    pos += 2
+                    break
+                if template and (text.startswith("-" + close, pos) or kind == "%" and text.startswith("+%}", pos)):
+                    pos += 3
+                    break
             match = _TOKEN.match(text, pos)
             if match is None:
                 return None
-            kind, value = match.lastgroup, match.group()
+            kind_, value = match.lastgroup, match.group()
             pos = match.end()
-            if kind == "ws":
+            if kind_ == "ws":
                 continue
-            if kind == "op":
+            if kind_ == "op":
                 if value in _OPEN:
                     depth += 1
                 elif value in _CLOSE:
                     depth -= 1
                     if depth < 0:
                         return None
-            out.append((kind, value))
+            out.append((kind_, value))
+        out.append(("end", close))
 
 
 class _Reader:
@@ -127,9 +160,107 @@ class _Reader:
         self.pos += 1
         return self.tokens[self.pos - 1][1]
 
+    # -- a template's statements (jinja2/parser.py: subparse, parse_statement and the
+    # parse_if/for/set/include it calls); `awaited` holds the innermost open statement's
+    # end tags, which subparse looks for before anything else.
+    def template(self) -> None:
+        open_: list[tuple[str, ...]] = []
+        while not self.at("eof"):
+            if self.skip("begin", "{{"):
+                self.parse_tuple()
+                self.expect("end", "}}")
+                continue
+            self.expect("begin", "{%")
+            tag = self.expect("name")
+            awaited = open_[-1] if open_ else ()
+            if tag in awaited:
+                if tag in ("endif", "endfor", "endset"):
+                    open_.pop()
+                elif tag == "elif":
+                    self.parse_tuple(condexpr=False)
+                    self.body()
+                else:  # else: only the end tag may follow
+                    open_[-1] = ("endif",) if "endif" in awaited else ("endfor",)
+                    self.body()
+                    continue
+            elif tag == "if":
+                self.parse_tuple(condexpr=False)
+                self.body()
+                open_.append(("elif", "else", "endif"))
+                continue
+            elif tag == "for":
+                self.parse_for()
+                self.body()
+                open_.append(("endfor", "else"))
+                continue
+            elif tag == "set":
+                if self.parse_set():
+                    self.body()
+                    open_.append(("endset",))
+                    continue
+            elif tag == "include":
+                self.parse_expression()
+                if self.word("ignore") and self.tokens[self.pos + 1] == ("name", "missing"):
+                    self.pos += 2
+                if (self.word("with") or self.word("without")) and self.tokens[self.pos + 1] == ("name", "context"):
+                    self.pos += 2
+            else:
+                raise _GiveUp  # another statement, or an end tag that is not the awaited one
+            if tag not in ("elif",):
+                self.expect("end", "%}")
+        if open_:
+            raise _GiveUp  # the template ends inside a statement
+
+    def body(self) -> None:
+        """parse_statements: an optional colon, then the end of the tag."""
+        self.skip("op", ":")
+        self.expect("end", "%}")
+
+    def parse_for(self) -> None:
+        self.assign_target()
+        self.expect("name", "in")
+        self.parse_tuple(condexpr=False)
+        if self.skip("name", "if"):
+            self.parse_expression()
+        self.skip("name", "recursive")
+
+    def parse_set(self) -> bool:
+        """`set target = value` (False), or the head of a block set (True)."""
+        if self.at("name") and self.tokens[self.pos + 1] == ("op", "."):  # a namespace attribute
+            self.pos += 2
+            self.expect("name")
+        else:
+            self.assign_target()
+        if self.skip("op", "="):
+            self.parse_tuple()
+            return False
+        if self.op("|"):
+            raise _GiveUp  # a filtered block set
+        return True
+
+    def assign_target(self) -> None:
+        """parse_assign_target: names, or a tuple of names (not constants); else give up.
+        (Its extra end rules, `in` after a for's names, never match in Jinja 3.1: test_any
+        gets them as one tuple; `for a, in b` is an error there.)"""
+        names = 0
+        while True:
+            if names:
+                self.expect("op", ",")
+            if self.at("end") or self.op(")"):
+                break
+            kind, value = self.current
+            if kind != "name" or value in _KEYWORDS or value in _CONSTANTS:
+                raise _GiveUp
+            self.pos += 1
+            names += 1
+            if not self.op(","):
+                break
+        if not names:
+            raise _GiveUp
+
     # -- the grammar (jinja2/parser.py). Each parse_* returns the name when the
     # node it read is a bare variable (a call of it is a call of a global), else None.
-    def parse_tuple(self, explicit_parentheses: bool = False) -> str | None:
+    def parse_tuple(self, explicit_parentheses: bool = False, condexpr: bool = True) -> str | None:
         node = None
         args = 0
         is_tuple = False
@@ -138,7 +269,7 @@ class _Reader:
                 self.expect("op", ",")
             if self.at("end") or self.op(")"):
                 break
-            node = self.parse_expression()
+            node = self.parse_expression() if condexpr else self.parse_or()
             args += 1
             if self.op(","):
                 is_tuple = True
