@@ -22,7 +22,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +78,7 @@ def include(converter: "Converter", orch: Orchestration, task: "Task", scope: "S
     apply = task.args.get("apply") if isinstance(task.args.get("apply"), dict) else {}
     # ansible-core skips a dynamic include when its tasks inherit keywords: they get the
     # include's parents' (still in scope) and `apply`; its vars come through the job's frame
-    inner_scope = replace(scope, vars=(), dynamic=True).with_keywords(apply)
+    inner_scope = scope.but(vars=(), dynamic=True).with_keywords(apply)
     results_before, pending_before = set(converter.out.results), len(converter._pending)
     included: dict[str, list[dict[str, Any]]] = {}
     staging: list[Job] = []
@@ -93,7 +92,7 @@ def include(converter: "Converter", orch: Orchestration, task: "Task", scope: "S
         tf = converter.project.task_file(path, role, _role_key(role, path) if role and path.is_relative_to(role.path)
                                          else converter._key(path))
         inner = Orchestration(name=orch.name)
-        converter._emit_nodes(inner, tf.nodes, replace(inner_scope, stack=scope.stack + (str(path),), file=path),
+        converter._emit_nodes(inner, tf.nodes, inner_scope.but(stack=scope.stack + (str(path),), file=path),
                               output, handlers)
         specs = []
         for group in inner.groups:

@@ -9,6 +9,7 @@ input is evaluated (taskargs only splits arguments).
 from __future__ import annotations
 
 import hashlib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -98,8 +99,10 @@ class Playbook:
     items: list[Play | ImportPlaybook] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=65536)
 def display_path(path: Path, cwd: Path) -> str:
-    """Paths as linters show them: relative to where the command ran."""
+    """Paths as linters show them: relative to where the command ran (asked for the same
+    files thousands of times in a run)."""
     try:
         return str(path.relative_to(cwd))
     except ValueError:

@@ -12,10 +12,11 @@ Includes and imports are expanded inline, so each orchestration runs alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,14 @@ class Scope:
     # a TASK spec that the include job runs per item (dynamic.py)
     dynamic: bool = False
 
+    def but(self, **changes: Any) -> "Scope":
+        """dataclasses.replace(self, **changes) without its per-call field checks and
+        __init__: a conversion makes thousands of scopes."""
+        assert changes.keys() <= _SCOPE_FIELDS, changes.keys() - _SCOPE_FIELDS
+        new = object.__new__(Scope)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
     def with_keywords(self, keywords: dict[str, Any]) -> "Scope":
         merged = dict(self.keywords)
         merged.update({k: keywords[k] for k in INHERITED if k in keywords})
@@ -89,9 +98,10 @@ class Scope:
         variables = dict(self.vars)
         if isinstance(keywords.get("vars"), dict):
             variables.update(keywords["vars"])
-        return replace(self, keywords=tuple(sorted(merged.items())), when=when,
-                       vars=tuple(sorted(variables.items())))
+        return self.but(keywords=tuple(sorted(merged.items())), when=when, vars=tuple(sorted(variables.items())))
 
+
+_SCOPE_FIELDS = frozenset(f.name for f in fields(Scope))
 
 # Findings about the play a task runs in: a task reported once gets those of every play that runs it.
 PLAY_FINDINGS = frozenset({"hosts", "serial", "any_errors_fatal", "max_fail_percentage"})
@@ -354,7 +364,7 @@ class Converter:
         runs = self._play_hosts(play, orch)
         scope = Scope(base_dir=pb.path.parent, file=pb.path, play_dir=pb.path.parent)
         scope = scope.with_keywords({"when": inherited.get("when")}).with_keywords(play.keywords)
-        scope = replace(scope, vars=())  # play vars are a layer, not task vars
+        scope = scope.but(vars=())  # play vars are a layer, not task vars
         # play-scoped layers start empty in every play (set_fact, include_vars and facts stay);
         # playbook_dir, a magic variable, is the playbook's directory on this controller (docs/runtime.md)
         self._vars_job(orch, "play_vars", {**(inherited.get("vars") or {}), **play.vars,
@@ -416,7 +426,7 @@ class Converter:
         if str(role.path) in scope.stack:
             self.project.error(ref.source, f"role dependency cycle: {' -> '.join(Path(s).name for s in scope.stack + (str(role.path),))}")
             return
-        scope = replace(scope, stack=scope.stack + (str(role.path),))
+        scope = scope.but(stack=scope.stack + (str(role.path),))
         for dep_name, params, dep_source in role.dependencies:
             dep_path = self.project.find_role(dep_name, role.path.parent)
             if dep_path is None:
@@ -442,15 +452,15 @@ class Converter:
                 self._play_notes.append(f"{ref.source}: role {role.name} is given {', '.join(given)} here; "
                                         "its task-core service runs without them")
         # Role params are scoped to the role's tasks, as in Ansible, not a global layer.
-        role_scope = replace(scope.with_keywords(ref.keywords).with_keywords({"vars": ref.params}),
-                             role=role, base_dir=role.path)
+        role_scope = scope.with_keywords(ref.keywords).with_keywords({"vars": ref.params}).but(
+            role=role, base_dir=role.path)
         self._role_vars(orch, role, role_scope, output)
         if handlers_file is not None:
             tf = self.project.task_file(handlers_file, role, _role_key(role, handlers_file))
-            own_handlers.extend((n, replace(role_scope, file=handlers_file)) for n in tf.nodes)
+            own_handlers.extend((n, role_scope.but(file=handlers_file)) for n in tf.nodes)
         if tasks_file is not None:
             tf = self.project.task_file(tasks_file, role, _role_key(role, tasks_file))
-            self._emit_nodes(orch, tf.nodes, replace(role_scope, file=tasks_file), output, handlers=own_handlers)
+            self._emit_nodes(orch, tf.nodes, role_scope.but(file=tasks_file), output, handlers=own_handlers)
         if handlers is None:
             self._flush_handlers(orch, own_handlers, output)
 
@@ -478,7 +488,7 @@ class Converter:
         for node in nodes:
             if as_handlers:
                 names = _handler_names(node)
-                self._emit_node(orch, node, replace(scope, handler=names), output, handlers)
+                self._emit_node(orch, node, scope.but(handler=names), output, handlers)
             else:
                 self._emit_node(orch, node, scope, output, handlers)
 
@@ -510,7 +520,7 @@ class Converter:
             has_rescue = bool(block.rescue)
             for section, nodes in (("block", block.block), ("rescue", block.rescue), ("always", block.always)):
                 frame = (("id", block_id), ("section", section), ("rescue", has_rescue))
-                section_scope = replace(inner, blocks=inner.blocks + (frame,))
+                section_scope = inner.but(blocks=inner.blocks + (frame,))
                 for node in nodes:
                     self._emit_node(orch, node, section_scope, output, handlers)
         else:
@@ -574,8 +584,8 @@ class Converter:
             inner = scope.with_keywords(keywords)
             if item is not _NO_LOOP:
                 loop_var = (task.keywords.get("loop_control") or {}).get("loop_var", "item")
-                inner = replace(inner, vars=tuple(sorted(dict(inner.vars, **{loop_var: item}).items())))
-            inner = replace(inner, stack=inner.stack + (str(path),), file=path)
+                inner = inner.but(vars=tuple(sorted(dict(inner.vars, **{loop_var: item}).items())))
+            inner = inner.but(stack=inner.stack + (str(path),), file=path)
             self._emit_nodes(orch, tf.nodes, inner, output, handlers)
 
     def _include_when_once(self, orch: Orchestration, task: Task, scope: Scope, loop_items: list[Any]) -> list[str] | None:
@@ -680,7 +690,7 @@ class Converter:
 
     def _flush_handlers(self, orch: Orchestration, handlers: list[tuple[Node, Scope]], output: str) -> None:
         for node, scope in handlers:
-            self._emit_node(orch, node, replace(scope, handler=_handler_names(node)), output, [])
+            self._emit_node(orch, node, scope.but(handler=_handler_names(node)), output, [])
 
     def _flush(self, orch: Orchestration, output: str) -> None:
         """Nothing pending: handlers are flushed where the play ends."""
@@ -1090,4 +1100,9 @@ def _main_handlers(role: Role) -> Path | None:
 def _role_key(role: Role | None, path: Path) -> str:
     if role is None:
         return path.name
-    return f"roles/{role.name}/{path.relative_to(role.path)}"
+    return _role_file_key(role.name, role.path, path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _role_file_key(name: str, role_path: Path, path: Path) -> str:
+    return f"roles/{name}/{path.relative_to(role_path)}"
